@@ -1,0 +1,155 @@
+"""Phrase matching over recognised speech.
+
+Speech recognition gives lower-case words with no punctuation, fillers ("uh",
+"este") in the middle of phrases and, in Spanish, accents that may or may not be
+there. Patterns are regular expressions over a normalised form of the words:
+accents folded, fillers removed, one space between words. Every match maps back
+to the words it covers, so findings keep their times and the words actually said.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from etiquette.types import Word
+
+_NON_WORD = re.compile(r"[^\w' ]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and punctuation: 'Sinvergüenza!' -> 'sinverguenza'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = bare.replace("’", "'")
+    return " ".join(_NON_WORD.sub(" ", bare).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A match: the words it covers, as indices into the utterance's words."""
+
+    first: int
+    last: int  # inclusive
+    rule_text: str  # the folded text that matched
+
+
+class Utterance:
+    """A run of words (a turn) prepared for matching.
+
+    `text` is the folded words without fillers, joined by single spaces; each
+    character offset maps back to the index of the word it came from.
+    """
+
+    def __init__(self, words: Sequence[Word], fillers: frozenset[str] = frozenset()):
+        self.words = tuple(words)
+        tokens: list[str] = []
+        owners: list[int] = []  # for each token, the index of its word
+        for index, word in enumerate(self.words):
+            for token in fold(word.text).split():
+                if token in fillers:
+                    continue
+                tokens.append(token)
+                owners.append(index)
+        self.tokens = tuple(tokens)
+        self._owners = owners
+        self.text = " ".join(tokens)
+        # character offset of each token's start, to map regex offsets to tokens
+        self._token_starts: list[int] = []
+        offset = 0
+        for token in tokens:
+            self._token_starts.append(offset)
+            offset += len(token) + 1
+
+    def token_at(self, char_offset: int) -> int:
+        """Index of the token containing this character offset."""
+        lo, hi = 0, len(self._token_starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._token_starts[mid] <= char_offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def find(self, pattern: re.Pattern[str]) -> Iterable[tuple[int, int]]:
+        """Token ranges (first, last inclusive) where the pattern matches."""
+        for match in pattern.finditer(self.text):
+            if match.end() == match.start():
+                continue
+            yield self.token_at(match.start()), self.token_at(match.end() - 1)
+
+    def words_for(self, first_token: int, last_token: int) -> tuple[Word, ...]:
+        return self.words[self._owners[first_token] : self._owners[last_token] + 1]
+
+    def word_index(self, token: int) -> int:
+        return self._owners[token]
+
+
+@dataclass(frozen=True, slots=True)
+class Negation:
+    """How a language negates: `you will NOT be arrested`, `NADIE lo va a detener`.
+
+    A match is negated when one of `words` stands within `window` tokens before
+    it, with no scope breaker ("but", "pero") in between. `weak` negators ("no")
+    count only when the next token shows they negate a verb or noun (Spanish "no
+    lo vamos a...", English "no one"), because a bare "no, listen..." at the start
+    of a turn is an interjection. A negator right after "if"/"si" opens a
+    condition ("if you don't pay, ...") and negates nothing that follows.
+    """
+
+    words: frozenset[str]
+    weak: frozenset[str]
+    weak_followers: frozenset[str]
+    breakers: frozenset[str]
+    conditionals: frozenset[str]
+    window: int = 6
+
+    def negates(self, tokens: Sequence[str], first: int) -> bool:
+        start = max(0, first - self.window)
+        for position in range(first - 1, start - 1, -1):
+            token = tokens[position]
+            if token in self.breakers:
+                return False
+            is_negator = token in self.words or token.endswith("n't")
+            if token in self.weak:
+                following = tokens[position + 1] if position + 1 < len(tokens) else ""
+                is_negator = following in self.weak_followers or position + 1 == first
+            if is_negator and not self._opens_condition(tokens, position):
+                return True
+        return False
+
+    def _opens_condition(self, tokens: Sequence[str], position: int) -> bool:
+        # "if you don't pay", "si usted no paga", "si no paga": up to two words between
+        return any(tokens[p] in self.conditionals for p in range(max(0, position - 3), position))
+
+
+def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]:
+    """Expand {NAME} vocabulary references and compile with word boundaries.
+
+    A vocabulary entry may itself be a regular expression (`embarg\\w*`), and
+    may mention other vocabulary entries.
+    """
+
+    def expand(text: str, depth: int = 0) -> str:
+        if depth > 5:
+            raise ValueError(f"vocabulary nests too deeply in {source!r}")
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in vocab:
+                raise KeyError(f"unknown vocabulary {{{name}}} in pattern {source!r}")
+            alternatives = sorted((expand(fold_pattern(v), depth + 1) for v in vocab[name]), key=len, reverse=True)
+            return "(?:" + "|".join(alternatives) + ")"
+
+        return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", replace, text)
+
+    return re.compile(r"(?<![\w'])(?:" + expand(fold_pattern(source)) + r")(?![\w'])")
+
+
+def fold_pattern(pattern: str) -> str:
+    """Fold accents in a pattern the way `fold` folds words, leaving regex syntax alone."""
+    decomposed = unicodedata.normalize("NFKD", pattern)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -1,0 +1,233 @@
+"""The `etiquette` command: parse options, call the pipeline, map the outcome to an exit code.
+
+`main(argv) -> int` is the entry point tests call; nothing else decides the
+exit status. Known failures print one line, `file: what went wrong`; `--debug`
+adds tracebacks for the unexpected ones.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from etiquette import __version__
+from etiquette.errors import EtiquetteError
+from etiquette.pipeline import CheckOptions, RunResult, run_batch
+from etiquette.report import SummaryRow
+from etiquette.rulebook import CHECKS, RULES_DIR, available_languages, load_rules
+from etiquette.types import Severity
+
+app = typer.Typer(
+    help="Check recorded debt-collection calls for speaking rate, third-party disclosure and aggressive language. "
+    "Everything runs on this machine: no audio or text leaves it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(help="List the rules the checks apply, or show one with its examples.", no_args_is_help=False)
+app.add_typer(rules_app, name="rules")
+
+out = Console()
+err = Console(stderr=True, highlight=False)
+
+
+class Channel(str, Enum):
+    left = "left"
+    right = "right"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"etiquette {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+) -> None:
+    """Offline checker for recorded debt-collection calls."""
+
+
+@app.command()
+def check(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Audio files, transcript files (*.transcript.json) and folders (searched recursively).", show_default=False),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports, transcripts and summary.csv.")],
+    language: Annotated[
+        str, typer.Option("--language", "-l", help="Language of the audio inputs (BCP-47: en, en-US, es, es-MX...). Transcripts carry their own.")
+    ] = "en",
+    model: Annotated[
+        Optional[Path], typer.Option("--model", "-m", help="Vosk model folder. Default: $ETIQUETTE_MODEL, then models/<language>/, then an installed vosk-model-* package.")
+    ] = None,
+    agent_channel: Annotated[
+        Channel, typer.Option("--agent-channel", help="Which channel of a stereo recording is the collector.", case_sensitive=False)
+    ] = Channel.left,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="Lowest severity that makes a call fail (and the exit status 1).", case_sensitive=False)
+    ] = Severity.MEDIUM,
+    retranscribe: Annotated[
+        bool, typer.Option("--retranscribe", help="Transcribe audio even when a transcript with the same call id was given.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
+) -> None:
+    """Check calls and write DIR/<call_id>.report.json for each, plus DIR/summary.csv.
+
+    Exit status: 0 all processed and no failing finding; 1 failing findings; 2 bad
+    usage or no speech model; 3 at least one input could not be processed.
+    """
+    options = CheckOptions(
+        out_dir=out_dir,
+        language=language,
+        model=model,
+        agent_channel=agent_channel.value,
+        fail_on=fail_on,
+        retranscribe=retranscribe,
+    )
+    if model is not None and not model.exists():
+        raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
+
+    def on_row(row: SummaryRow) -> None:
+        if row.error:
+            err.print(f"{row.input}: {row.error}", soft_wrap=True, markup=False)
+
+    result = run_batch(inputs, options, listener=on_row)
+    if not result.rows:
+        raise typer.BadParameter("no audio or transcript files found", param_hint="INPUTS")
+    if not quiet:
+        _print_summary(result, out_dir)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_summary(result: RunResult, out_dir: Path) -> None:
+    table = Table(title=f"etiquette: {len(result.rows)} inputs", title_justify="left")
+    table.add_column("call")
+    table.add_column("lang")
+    table.add_column("verdict")
+    for check in CHECKS:
+        table.add_column(check.replace("_", " "), justify="right")
+    for row in result.rows:
+        report = row.report
+        if report is None:
+            table.add_row(row.call_id or row.input, "", "[red]error[/]", *["" for _ in CHECKS])
+            continue
+        verdict = "[red]fail[/]" if report.verdict == "fail" else "[green]pass[/]"
+        counts = [str(report.count(check) or "") for check in CHECKS]
+        table.add_row(report.call_id, report.transcript.language, verdict, *counts)
+    out.print(table)
+    notes = [row for row in result.rows if row.note]
+    if notes:
+        out.print(f"{len(notes)} audio file(s) not transcribed because their transcripts were given; --retranscribe transcribes them.")
+    failed = sum(1 for r in result.reports if r.verdict == "fail")
+    out.print(
+        f"{len(result.reports)} checked, {failed} failed, {len(result.failures)} could not be processed. "
+        f"Reports in {out_dir}/ (summary.csv lists every input)."
+    )
+
+
+@rules_app.callback(invoke_without_command=True)
+def rules_list(
+    ctx: typer.Context,
+    language: Annotated[Optional[str], typer.Option("--language", "-l", help="Only this language's rules.")] = None,
+) -> None:
+    """List every rule: id, check, severity, languages, message and citation."""
+    if ctx.invoked_subcommand is not None:
+        return
+    languages = [language] if language else available_languages(RULES_DIR)
+    table = Table(show_lines=False)
+    for column in ("id", "check", "severity", "lang", "message", "reference"):
+        table.add_column(column, overflow="fold")
+    for code in languages:
+        ruleset = load_rules(code)
+        if ruleset is None:
+            raise typer.BadParameter(f"no rule file for {code!r}", param_hint="--language")
+        for rule in ruleset.rules:
+            references = "; ".join(f"{j}: {ref}" for j, ref in rule.references.items())
+            table.add_row(rule.id, rule.check, rule.severity.value, code, rule.message, references)
+    out.print(table)
+
+
+@rules_app.command("show")
+def rules_show(rule_id: Annotated[str, typer.Argument(help="A rule id from `etiquette rules`.")]) -> None:
+    """Show one rule in full, with the examples that must fire and must not."""
+    found = False
+    for code in available_languages(RULES_DIR):
+        ruleset = load_rules(code)
+        try:
+            rule = ruleset.rule(rule_id)
+        except KeyError:
+            continue
+        found = True
+        out.print(f"[bold]{rule.id}[/] ({code}) check={rule.check} severity={rule.severity.value}")
+        out.print(f"  {rule.message}", markup=False)
+        if rule.why:
+            out.print(f"  why: {' '.join(rule.why.split())}", markup=False)
+        if rule.false_positives:
+            out.print(f"  known false positives: {rule.false_positives}", markup=False)
+        for jurisdiction, reference in rule.references.items():
+            name = ruleset.jurisdictions[jurisdiction].name if jurisdiction in ruleset.jurisdictions else jurisdiction
+            out.print(f"  reference ({name}): {reference}", markup=False)
+        for title, examples in (("must fire", rule.fire), ("must not fire", rule.pass_)):
+            for example in examples:
+                out.print(f"  {title}: " + example.replace("\n", " / "), markup=False)
+    if not found:
+        raise typer.BadParameter(f"no rule {rule_id!r}; `etiquette rules` lists them", param_hint="RULE_ID")
+
+
+@app.command("eval")
+def eval_command(
+    folder: Annotated[Path, typer.Argument(help="Folder of labelled *.transcript.json files with a labels.json.", exists=True, file_okay=False)],
+    labels: Annotated[Optional[Path], typer.Option("--labels", help="Labels file (default: FOLDER/labels.json).")] = None,
+) -> None:
+    """Score the checks against labelled calls: precision, recall and F1 per check and language."""
+    from etiquette.evaluate import evaluate
+
+    result = evaluate(folder, labels)
+    table = Table(title=f"{result.calls} labelled calls", title_justify="left")
+    for column in ("check", "lang", "precision", "recall", "F1", "tp", "fp", "fn"):
+        table.add_column(column, justify="left" if column in ("check", "lang") else "right")
+    for check in CHECKS:
+        for language in result.languages:
+            tally = result.tallies[(check, language)]
+            table.add_row(check, language, f"{tally.precision:.2f}", f"{tally.recall:.2f}", f"{tally.f1:.2f}",
+                          str(tally.true_positives), str(tally.false_positives), str(tally.false_negatives))
+    out.print(table)
+    for mistake in result.mistakes:
+        out.print(f"{mistake.kind.upper():12} {mistake.check:24} {mistake.call_id}: {mistake.note}", markup=False, soft_wrap=True)
+    if result.missing:
+        out.print(f"labelled but no transcript: {', '.join(result.missing)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status instead of exiting."""
+    arguments = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=arguments, prog_name="etiquette")  # typer reports usage errors itself, with status 2
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except EtiquetteError as error:
+        err.print(f"etiquette: {error}", markup=False)
+        return 2
+    except Exception as error:  # a bug: one line unless --debug
+        if "--debug" in arguments:
+            raise
+        err.print(f"etiquette: internal error ({type(error).__name__}); run again with --debug for the traceback", markup=False)
+        return 4
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Known failures. Each one becomes a single line on stderr: `file: what went wrong`.
+
+Messages must never quote a transcript's words: they end up in logs, and the
+words are personal data.
+"""
+
+
+class EtiquetteError(Exception):
+    """A failure we can explain in one line; anything else is a bug."""
+
+
+class InputError(EtiquetteError):
+    """An input file cannot be used (unreadable, wrong format, malformed)."""
+
+
+class AudioError(InputError):
+    """ffmpeg could not decode the audio, or it holds no usable sound."""
+
+
+class TranscriptError(InputError):
+    """A transcript file does not follow the contract's schema."""
+
+
+class ModelError(EtiquetteError):
+    """No usable Vosk model: where we looked, and how to get one."""
+
+
+class RulesError(EtiquetteError):
+    """A rule file is malformed."""

@@ -1,0 +1,216 @@
+"""Loading the rule files: what the checks look for, per language and jurisdiction.
+
+Each language has one TOML file in `etiquette/rules/` (or a folder given with
+`--rules`). A file holds:
+
+- `[jurisdictions.X]`: which regions of the language tag map to X, and its
+  settings (for example whether the debtor's spouse counts as the consumer);
+- `[text]`: fillers to ignore and how the language negates;
+- `[speaking_rate]`: thresholds;
+- `[vocab]`: named word lists used in patterns as `{NAME}`;
+- `[cues.NAME]`: conversation cues (someone confirms being the debtor, a
+  voicemail greeting, debt talk...), each with patterns and examples;
+- `[[rules]]`: the rules findings are raised under, each with an id, check,
+  severity, message, why, known false positives, references per jurisdiction
+  and examples that must fire and must not.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from etiquette.checks.matching import Negation, compile_pattern
+from etiquette.errors import RulesError
+from etiquette.types import Severity
+
+RULES_DIR = Path(__file__).parent / "rules"
+CHECKS = ("speaking_rate", "third_party_disclosure", "aggressive_language")
+
+# Built-in gaps for patterns: {W3} is "up to three more words".
+_GAPS = {f"W{n}": [rf"(?:[\w']+ ){{0,{n}}}"] for n in range(1, 9)}
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    code: str
+    name: str
+    regions: tuple[str, ...]
+    spouse_is_consumer: bool
+
+
+@dataclass(frozen=True)
+class PatternSet:
+    """Named patterns with the examples that document (and test) them."""
+
+    name: str
+    description: str
+    patterns: tuple[re.Pattern[str], ...]
+    sources: tuple[str, ...]
+    matches: tuple[str, ...] = ()
+    no_matches: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    check: str
+    severity: Severity
+    message: str
+    why: str
+    false_positives: str
+    references: dict[str, str]
+    patterns: PatternSet | None
+    negatable: bool
+    fire: tuple[str, ...]
+    pass_: tuple[str, ...]
+    language: str
+
+    def reference(self, jurisdiction: Jurisdiction) -> str:
+        return self.references.get(jurisdiction.code) or self.references.get("default", "")
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    threshold_wpm: float
+    window_seconds: float
+    part_seconds: float
+    min_part_wpm: float
+    max_gap_seconds: float
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    language: str
+    path: Path
+    jurisdictions: dict[str, Jurisdiction]
+    default_jurisdiction: str
+    fillers: frozenset[str]
+    negation: Negation
+    rate: RateSettings
+    cues: dict[str, PatternSet]
+    rules: tuple[Rule, ...]
+    vocab: dict[str, list[str]] = field(repr=False, default_factory=dict)
+
+    def jurisdiction_for(self, language_tag: str) -> Jurisdiction:
+        parts = language_tag.replace("_", "-").split("-")
+        region = parts[1].upper() if len(parts) > 1 else ""
+        for jurisdiction in self.jurisdictions.values():
+            if region and region in jurisdiction.regions:
+                return jurisdiction
+        return self.jurisdictions[self.default_jurisdiction]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def rules_for(self, check: str) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.check == check)
+
+    def cue(self, name: str) -> PatternSet:
+        try:
+            return self.cues[name]
+        except KeyError:
+            raise RulesError(f"{self.path}: missing cue [cues.{name}]") from None
+
+
+def available_languages(rules_dir: Path = RULES_DIR) -> list[str]:
+    return sorted(path.stem for path in rules_dir.glob("*.toml"))
+
+
+@lru_cache(maxsize=None)
+def load_rules(language: str, rules_dir: Path = RULES_DIR) -> RuleSet | None:
+    """The rules for a language tag's primary language, or None if there is no rule file."""
+    primary = language.replace("_", "-").split("-")[0].lower()
+    path = rules_dir / f"{primary}.toml"
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _build(primary, path, data)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, re.error) as error:
+        raise RulesError(f"{path}: {type(error).__name__}: {error}") from None
+
+
+def _build(language: str, path: Path, data: dict) -> RuleSet:
+    vocab = {**_GAPS, **data.get("vocab", {})}
+    text = data["text"]
+    negation = text["negation"]
+    rate = data["speaking_rate"]
+    jurisdictions = {
+        code: Jurisdiction(
+            code=code,
+            name=entry["name"],
+            regions=tuple(region.upper() for region in entry.get("regions", [])),
+            spouse_is_consumer=bool(entry.get("spouse_is_consumer", False)),
+        )
+        for code, entry in data["jurisdictions"].items()
+    }
+    default = data["default_jurisdiction"]
+    if default not in jurisdictions:
+        raise ValueError(f"default_jurisdiction {default!r} is not defined")
+    cues = {name: _pattern_set(name, entry, vocab) for name, entry in data.get("cues", {}).items()}
+    rules = []
+    for entry in data.get("rules", []):
+        if entry["check"] not in CHECKS:
+            raise ValueError(f"rule {entry['id']}: unknown check {entry['check']!r}")
+        examples = entry.get("examples", {})
+        rules.append(
+            Rule(
+                id=entry["id"],
+                check=entry["check"],
+                severity=Severity(entry["severity"]),
+                message=entry["message"],
+                why=entry.get("why", ""),
+                false_positives=entry.get("false_positives", ""),
+                references=dict(entry.get("references", {})),
+                patterns=_pattern_set(entry["id"], entry, vocab) if entry.get("patterns") else None,
+                negatable=bool(entry.get("negatable", True)),
+                fire=tuple(examples.get("fire", [])),
+                pass_=tuple(examples.get("pass", [])),
+                language=language,
+            )
+        )
+    return RuleSet(
+        language=language,
+        path=path,
+        jurisdictions=jurisdictions,
+        default_jurisdiction=default,
+        fillers=frozenset(text.get("fillers", [])),
+        negation=Negation(
+            words=frozenset(negation["words"]),
+            weak=frozenset(negation.get("weak", [])),
+            weak_followers=frozenset(negation.get("weak_followers", [])),
+            breakers=frozenset(negation.get("breakers", [])),
+            conditionals=frozenset(negation.get("conditionals", [])),
+            window=int(negation.get("window", 6)),
+        ),
+        rate=RateSettings(
+            threshold_wpm=float(rate["threshold_wpm"]),
+            window_seconds=float(rate["window_seconds"]),
+            part_seconds=float(rate["part_seconds"]),
+            min_part_wpm=float(rate["min_part_wpm"]),
+            max_gap_seconds=float(rate["max_gap_seconds"]),
+        ),
+        cues=cues,
+        rules=tuple(rules),
+        vocab=vocab,
+    )
+
+
+def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> PatternSet:
+    sources = tuple(entry["patterns"])
+    examples = entry.get("examples", {})
+    return PatternSet(
+        name=name,
+        description=entry.get("description", ""),
+        patterns=tuple(compile_pattern(source, vocab) for source in sources),
+        sources=sources,
+        matches=tuple(examples.get("match", [])),
+        no_matches=tuple(examples.get("no_match", [])),
+    )

@@ -1,0 +1,135 @@
+"""Reading and writing transcripts in the contract's schema (etiquette.transcript/1)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from etiquette.errors import TranscriptError
+from etiquette.files import atomic_write_text
+from etiquette.types import Role, Speaker, Transcript, Word
+
+SCHEMA = "etiquette.transcript/1"
+SUFFIX = ".transcript.json"
+
+
+def call_id_from_path(path: Path) -> str:
+    name = path.name
+    return name[: -len(SUFFIX)] if name.endswith(SUFFIX) else path.stem
+
+
+def read_transcript(path: Path) -> Transcript:
+    """Parse and validate a transcript file; every problem is one TranscriptError line."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TranscriptError("not a UTF-8 text file") from None
+    except OSError as error:
+        raise TranscriptError(f"cannot read: {error.strerror or error}") from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise TranscriptError(f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    return transcript_from_dict(data, default_call_id=call_id_from_path(path), source=str(path))
+
+
+def transcript_from_dict(data: Any, *, default_call_id: str, source: str | None = None) -> Transcript:
+    if not isinstance(data, dict):
+        raise TranscriptError("the top level must be a JSON object")
+    schema = data.get("schema", SCHEMA)
+    if schema != SCHEMA:
+        raise TranscriptError(f"unsupported schema {schema!r} (expected {SCHEMA!r})")
+    language = data.get("language")
+    if not isinstance(language, str) or not language.strip():
+        raise TranscriptError("missing field 'language' (a BCP-47 tag such as 'en' or 'es-MX')")
+    speakers = _speakers(data.get("speakers"))
+    words = _words(data.get("words"), speakers)
+    call_id = data.get("call_id", default_call_id)
+    if not isinstance(call_id, str) or not call_id.strip() or "/" in call_id or "\\" in call_id:
+        raise TranscriptError("'call_id' must be a non-empty string without slashes")
+    duration = data.get("duration")
+    if duration is None:
+        duration = max((word.end for word in words), default=0.0)
+    if not _is_number(duration) or duration < 0:
+        raise TranscriptError("'duration' must be a non-negative number of seconds")
+    return Transcript(
+        call_id=call_id.strip(),
+        language=language.strip(),
+        duration=float(duration),
+        speakers=speakers,
+        words=words,
+        source=source,
+    )
+
+
+def _speakers(value: Any) -> dict[str, Speaker]:
+    if not isinstance(value, dict) or not value:
+        raise TranscriptError("missing field 'speakers' (an object mapping each speaker to its role)")
+    speakers = {}
+    for key, entry in value.items():
+        role = entry.get("role") if isinstance(entry, dict) else None
+        try:
+            speakers[key] = Speaker(role=Role(role), channel=entry.get("channel"))
+        except ValueError:
+            allowed = ", ".join(r.value for r in Role)
+            raise TranscriptError(f"speaker {key!r} has role {role!r}; expected one of: {allowed}") from None
+    return speakers
+
+
+def _words(value: Any, speakers: dict[str, Speaker]) -> tuple[Word, ...]:
+    if not isinstance(value, list):
+        raise TranscriptError("missing field 'words' (a list of words with start, end, conf and speaker)")
+    words = []
+    for index, entry in enumerate(value):
+        where = f"words[{index}]"
+        if not isinstance(entry, dict):
+            raise TranscriptError(f"{where} is not an object")
+        text, start, end = entry.get("word"), entry.get("start"), entry.get("end")
+        conf, speaker = entry.get("conf", 1.0), entry.get("speaker")
+        if not isinstance(text, str):
+            raise TranscriptError(f"{where} has no 'word' text")
+        if not (_is_number(start) and _is_number(end)) or start < 0 or end < start:
+            raise TranscriptError(f"{where} needs numeric 'start' <= 'end' in seconds")
+        if not _is_number(conf) or not 0.0 <= conf <= 1.0:
+            raise TranscriptError(f"{where} has 'conf' outside 0..1")
+        if speaker not in speakers:
+            raise TranscriptError(f"{where} has speaker {speaker!r}, which is not a key of 'speakers'")
+        words.append(Word(text=text, start=float(start), end=float(end), conf=float(conf), speaker=speaker))
+    # The contract says words are in time order; a stable sort forgives exports that are not.
+    words.sort(key=lambda word: word.start)
+    return tuple(words)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
+    speakers: dict[str, dict[str, Any]] = {}
+    for key, speaker in transcript.speakers.items():
+        speakers[key] = {"role": speaker.role.value}
+        if speaker.channel is not None:
+            speakers[key]["channel"] = speaker.channel
+    return {
+        "schema": SCHEMA,
+        "call_id": transcript.call_id,
+        "language": transcript.language,
+        "duration": round(transcript.duration, 3),
+        "speakers": speakers,
+        "words": [
+            {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "conf": round(w.conf, 3), "speaker": w.speaker}
+            for w in transcript.words
+        ],
+    }
+
+
+def write_transcript(transcript: Transcript, path: Path) -> None:
+    """Write atomically, one word a line: readable and diff-friendly."""
+    data = transcript_to_dict(transcript)
+    words = data.pop("words")
+    head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]
+    body = ",\n  ".join(json.dumps(word, ensure_ascii=False) for word in words)
+    text = head + ',\n "words": [' + ("\n  " + body + "\n " if words else "") + "]\n}\n"
+    atomic_write_text(path, text)
