@@ -93,16 +93,19 @@ class Negation:
     """How a language negates: `you will NOT be arrested`, `NADIE lo va a detener`.
 
     A match is negated when one of `words` stands within `window` tokens before
-    it, with no scope breaker ("but", "pero") in between. `weak` negators ("no")
-    count only when the next token shows they negate a verb or noun (Spanish "no
-    lo vamos a...", English "no one"), because a bare "no, listen..." at the start
-    of a turn is an interjection. A negator right after "if"/"si" opens a
-    condition ("if you don't pay, ...") and negates nothing that follows.
+    it, with no scope breaker ("but", "pero") in between. A bare "no" at the
+    start of a turn is often an interjection ("no, listen, ..."), so `weak`
+    negators count only when the next word shows they negate: it must be one of
+    `weak_followers` (English "no one", "no jail") or, when that list is empty,
+    not one of `weak_blockers` (Spanish "no lo vamos a..." negates, "no, mire,
+    ..." does not). A negator right after "if"/"si" opens a condition ("if you
+    don't pay, ...") and negates nothing that follows.
     """
 
     words: frozenset[str]
     weak: frozenset[str]
     weak_followers: frozenset[str]
+    weak_blockers: frozenset[str]
     breakers: frozenset[str]
     conditionals: frozenset[str]
     window: int = 6
@@ -116,7 +119,10 @@ class Negation:
             is_negator = token in self.words or token.endswith("n't")
             if token in self.weak:
                 following = tokens[position + 1] if position + 1 < len(tokens) else ""
-                is_negator = following in self.weak_followers or position + 1 == first
+                if self.weak_followers:
+                    is_negator = following in self.weak_followers or position + 1 == first
+                else:
+                    is_negator = following not in self.weak_blockers
             if is_negator and not self._opens_condition(tokens, position):
                 return True
         return False

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from etiquette.checks.matching import Negation, compile_pattern
+from etiquette.matching import Negation, compile_pattern
 from etiquette.errors import RulesError
 from etiquette.types import Severity
 
@@ -186,6 +186,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
             words=frozenset(negation["words"]),
             weak=frozenset(negation.get("weak", [])),
             weak_followers=frozenset(negation.get("weak_followers", [])),
+            weak_blockers=frozenset(negation.get("weak_blockers", [])),
             breakers=frozenset(negation.get("breakers", [])),
             conditionals=frozenset(negation.get("conditionals", [])),
             window=int(negation.get("window", 6)),

@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from etiquette.checks.matching import Utterance
+from etiquette.matching import Utterance
 from etiquette.rulebook import Jurisdiction, PatternSet, RuleSet
 from etiquette.types import Role, Transcript, Word
 
@@ -141,19 +141,43 @@ def _after_other_turn(
         return Status(Party.THIRD_PARTY, "the other party said they are someone other than the debtor", at)
     if has_cue(rules, "hands_phone_to_someone_else", said):
         return Status(Party.THIRD_PARTY, "the phone was handed to someone else", at)
-    if has_cue(rules, "goes_to_fetch_debtor", said):
+    if status.party is not Party.DEBTOR and has_cue(rules, "goes_to_fetch_debtor", said):
         return Status(Party.UNKNOWN, "the other party went to get the debtor", at)
-    asked_for_debtor = previous_agent is not None and has_cue(rules, "asks_for_debtor", _tail(previous_agent, rules))
     if status.party is not Party.DEBTOR and has_cue(rules, "says_debtor_is_not_there", said):
         return Status(Party.THIRD_PARTY, "the other party said the debtor was not there or that it was a wrong number", at)
     if has_cue(rules, "confirms_identity", said, negatable=True):
         return Status(Party.DEBTOR, "the other party confirmed being the debtor", at)
-    if asked_for_debtor and _starts_with(rules, "affirmative", said):
+    asked_names = _asked_names(_tail(previous_agent, rules), rules) if previous_agent is not None else None
+    if asked_names is not None and _starts_with(rules, "affirmative", said):
         return Status(Party.DEBTOR, "the other party said yes when the agent asked for the debtor", at)
+    if asked_names and _names_self(rules, said) & asked_names:
+        return Status(Party.DEBTOR, "the other party gave the name the agent asked for", at)
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
     if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
         return Status(Party.DEBTOR, "the other party answered the agent's identity verification", at)
     return status
+
+
+def _asked_names(tail: Utterance, rules: RuleSet) -> set[str] | None:
+    """Words that may be the name the agent asked for, or None if the agent asked for nobody.
+
+    The asking patterns end just before the name ("may I speak with | john
+    miller") or on it ("is this | dana"): keep the last word matched and the
+    few after it.
+    """
+    names: set[str] | None = None
+    for first, last in cue_spans(rules.cue("asks_for_debtor"), tail, rules):
+        names = (names or set()) | set(tail.tokens[last : last + 4])
+    return names
+
+
+def _names_self(rules: RuleSet, said: Utterance) -> set[str]:
+    """Names the speaker gives for themselves: "this is owen", "habla marta"."""
+    names = set()
+    for pattern in rules.cue("names_self").patterns:
+        for match in pattern.finditer(said.text):
+            names.add(match.group("name"))
+    return names
 
 
 def _tail(turn: Turn, rules: RuleSet, words: int = 14) -> Utterance:
