@@ -108,24 +108,47 @@ class Negation:
     weak_blockers: frozenset[str]
     breakers: frozenset[str]
     conditionals: frozenset[str]
+    hedges: frozenset[str] = frozenset()  # "not SAYING you'll be arrested": not a negation
     window: int = 6
 
-    def negates(self, tokens: Sequence[str], first: int) -> bool:
+    def negates(self, tokens: Sequence[str], first: int, last: int | None = None) -> bool:
+        """Is the phrase at tokens first..last negated?
+
+        With `last`, a negator inside the phrase counts too ("you are NOT a
+        liar", "your neighbours will NOT find out").
+        """
+        if last is not None and any(self._is_negator(tokens, p) for p in range(first + 1, last)):
+            return True
+        # A match that opens a clause ("you're lying", "sos un chanta") is negated
+        # only by the word right before it ("no sos un chanta"), not by an earlier clause.
+        if tokens[first] in self.breakers:
+            before = tokens[first - 1] if first > 0 else ""
+            strong = before in self.words or before.endswith("n't")
+            spanish_style_no = before in self.weak and not self.weak_followers
+            return strong or spanish_style_no
         start = max(0, first - self.window)
         for position in range(first - 1, start - 1, -1):
-            token = tokens[position]
-            if token in self.breakers:
+            if tokens[position] in self.breakers:
                 return False
-            is_negator = token in self.words or token.endswith("n't")
-            if token in self.weak:
-                following = tokens[position + 1] if position + 1 < len(tokens) else ""
-                if self.weak_followers:
-                    is_negator = following in self.weak_followers or position + 1 == first
-                else:
-                    is_negator = following not in self.weak_blockers
-            if is_negator and not self._opens_condition(tokens, position):
+            if self._is_negator(tokens, position, first):
                 return True
         return False
+
+    def _is_negator(self, tokens: Sequence[str], position: int, first: int | None = None) -> bool:
+        token = tokens[position]
+        if token in self.weak:
+            following = tokens[position + 1] if position + 1 < len(tokens) else ""
+            if self.weak_followers:
+                negates = following in self.weak_followers or position + 1 == first
+            else:
+                negates = following not in self.weak_blockers
+        else:
+            negates = token in self.words or token.endswith("n't")
+        return negates and not self._opens_condition(tokens, position) and not self._hedged(tokens, position)
+
+    def _hedged(self, tokens: Sequence[str], position: int) -> bool:
+        following = tokens[position + 1 : position + 3]
+        return any(token in self.hedges for token in following)
 
     def _opens_condition(self, tokens: Sequence[str], position: int) -> bool:
         # "if you don't pay", "si usted no paga", "si no paga": up to two words between
@@ -152,7 +175,8 @@ def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]
 
         return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", replace, text)
 
-    return re.compile(r"(?<![\w'])(?:" + expand(fold_pattern(source)) + r")(?![\w'])")
+    # Surrounding spaces would defeat the word boundaries: "con mi " could never match.
+    return re.compile(r"(?<![\w'])(?:" + expand(fold_pattern(source.strip())) + r")(?![\w'])")
 
 
 def fold_pattern(pattern: str) -> str:

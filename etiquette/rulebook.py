@@ -65,6 +65,8 @@ class Rule:
     references: dict[str, str]
     patterns: PatternSet | None
     negatable: bool
+    negation_inside: bool  # a negator inside the matched words cancels it (off when the pattern itself says "without a court")
+    exceptions: tuple[re.Pattern[str], ...]  # matches overlapping these are not findings ("police report")
     fire: tuple[str, ...]
     pass_: tuple[str, ...]
     language: str
@@ -171,6 +173,8 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
                 references=dict(entry.get("references", {})),
                 patterns=_pattern_set(entry["id"], entry, vocab) if entry.get("patterns") else None,
                 negatable=bool(entry.get("negatable", True)),
+                negation_inside=bool(entry.get("negation_inside", True)),
+                exceptions=tuple(compile_pattern(source, vocab) for source in entry.get("exceptions", [])),
                 fire=tuple(examples.get("fire", [])),
                 pass_=tuple(examples.get("pass", [])),
                 language=language,
@@ -189,6 +193,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
             weak_blockers=frozenset(negation.get("weak_blockers", [])),
             breakers=frozenset(negation.get("breakers", [])),
             conditionals=frozenset(negation.get("conditionals", [])),
+            hedges=frozenset(negation.get("hedges", [])),
             window=int(negation.get("window", 6)),
         ),
         rate=RateSettings(
@@ -214,4 +219,30 @@ def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> Pattern
         sources=sources,
         matches=tuple(examples.get("match", [])),
         no_matches=tuple(examples.get("no_match", [])),
+    )
+
+
+def example_transcript(text: str, language: str, call_id: str = "example") -> "Transcript":
+    """A rule example as a transcript: "A: ..." agent and "C: ..." other-party lines.
+
+    A single line without a prefix is one agent turn. Words are spaced at a
+    normal pace, so examples exercise the wording, never the speaking rate.
+    """
+    from etiquette.types import Role, Speaker, Transcript, Word
+
+    words: list[Word] = []
+    now = 0.5
+    for line in text.strip().splitlines():
+        who, _, said = line.partition(":") if line[:2] in ("A:", "C:") else ("A", ":", line)
+        speaker = "agent" if who.strip() == "A" else "customer"
+        for token in said.split():
+            words.append(Word(text=token, start=round(now, 3), end=round(now + 0.3, 3), conf=1.0, speaker=speaker))
+            now += 0.4
+        now += 0.8
+    return Transcript(
+        call_id=call_id,
+        language=language,
+        duration=round(now, 3),
+        speakers={"agent": Speaker(Role.AGENT), "customer": Speaker(Role.CUSTOMER)},
+        words=tuple(words),
     )

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from etiquette.checks.conversation import Turn
 from etiquette.checks.evidence import clock, finding_for_span
-from etiquette.rulebook import Jurisdiction, RuleSet
+from etiquette.rulebook import Jurisdiction, Rule, RuleSet
 from etiquette.types import Finding, Role
 
 CHECK = "aggressive_language"
@@ -38,12 +38,17 @@ def check_aggression(
     return findings
 
 
-def _first_match(turn: Turn, rule, rules: RuleSet) -> tuple[int, int] | None:
+def _first_match(turn: Turn, rule: Rule, rules: RuleSet) -> tuple[int, int] | None:
     utterance = turn.utterance
+    excepted = {token for pattern in rule.exceptions for a, b in utterance.find(pattern) for token in range(a, b + 1)}
     best = None
     for pattern in rule.patterns.patterns:
         for first, last in utterance.find(pattern):
-            if rule.negatable and rules.negation.negates(utterance.tokens, first):
+            if excepted & set(range(first, last + 1)):
+                continue
+            if rule.negatable and rules.negation.negates(
+                utterance.tokens, first, last if rule.negation_inside else None
+            ):
                 continue
             if best is None or first < best[0]:
                 best = (first, last)

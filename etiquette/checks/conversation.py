@@ -68,7 +68,7 @@ def cue_spans(cue: PatternSet, utterance: Utterance, rules: RuleSet, negatable: 
     spans = []
     for pattern in cue.patterns:
         for first, last in utterance.find(pattern):
-            if negatable and rules.negation.negates(utterance.tokens, first):
+            if negatable and rules.negation.negates(utterance.tokens, first, last):
                 continue
             spans.append((first, last))
     return sorted(set(spans))
@@ -92,6 +92,7 @@ class Status:
     party: Party
     reason: str  # what showed it, in plain words
     since: float | None  # when it was shown
+    cosigner: bool = False  # a co-signer is a party to the debt, and may hear about the debtor
 
 
 UNIDENTIFIED = Status(Party.UNKNOWN, "nobody on the line had confirmed being the debtor", None)
@@ -114,9 +115,19 @@ def follow_identity(
             status = _after_other_turn(turn, status, previous_agent, rules, jurisdiction)
 
 
+def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
+    """The agent's own words show the listener is not the debtor ("tell her...", "is your mom home")."""
+    if status.cosigner or status.party in (Party.THIRD_PARTY, Party.VOICEMAIL):
+        return False
+    if has_cue(rules, "addresses_third_party", turn.utterance, negatable=True):
+        return True
+    # "she owes...": telling, before anyone confirmed being the debtor; rhetoric, after.
+    return status.party is Party.UNKNOWN and has_cue(rules, "speaks_of_debtor", turn.utterance)
+
+
 def _after_agent_turn(turn: Turn, status: Status, rules: RuleSet) -> Status:
     utterance = turn.utterance
-    if status.party is Party.UNKNOWN and has_cue(rules, "addresses_third_party", utterance, negatable=True):
+    if speaks_to_third_party(turn, status, rules):
         return Status(Party.THIRD_PARTY, "the agent spoke to the other party as someone other than the debtor", turn.start)
     if status.party in (Party.DEBTOR, Party.THIRD_PARTY) and has_cue(rules, "asks_to_speak_to_debtor_again", utterance):
         return Status(Party.UNKNOWN, "the agent asked for the debtor again", turn.start)
@@ -128,11 +139,13 @@ def _after_other_turn(
 ) -> Status:
     said = turn.utterance
     at = turn.start
-    if has_cue(rules, "voicemail_greeting", said):
+    if status.party is not Party.DEBTOR and has_cue(rules, "voicemail_greeting", said):
         return Status(Party.VOICEMAIL, "a voicemail greeting answered", at)
     if has_cue(rules, "identifies_as_cosigner", said):
-        # A co-signer who identifies as such is a party to the debt once verified.
-        return Status(Party.UNKNOWN, "the other party said they are a co-signer, not yet verified", at)
+        # A co-signer who identifies as such is a party to the debt (not a third party).
+        return Status(Party.DEBTOR, "the other party identified as a co-signer of the debt", at, cosigner=True)
+    if has_cue(rules, "denies_being_debtor", said):
+        return Status(Party.THIRD_PARTY, "the other party said they are not the debtor or do not know them", at)
     if has_cue(rules, "identifies_as_spouse", said, negatable=True):
         if jurisdiction.spouse_is_consumer:
             return Status(Party.DEBTOR, f"the debtor's spouse answered ({jurisdiction.name} counts the spouse as the consumer)", at)

@@ -11,6 +11,7 @@ from etiquette.checks.conversation import (
     cue_spans,
     follow_identity,
     has_cue,
+    speaks_to_third_party,
     starts_with_affirmation,
 )
 from etiquette.checks.evidence import clock, finding_for_span
@@ -32,6 +33,9 @@ def check_disclosure(turns: Sequence[Turn], rules: RuleSet, jurisdiction: Jurisd
     debt_talk = rules.cue("debt_talk")
     previous: Turn | None = None
     for turn, status in follow_identity(turns, rules, jurisdiction):
+        if turn.role is Role.AGENT and speaks_to_third_party(turn, status, rules):
+            # "oh, it's his car then -- can you let him know he's three payments behind"
+            status = Status(Party.THIRD_PARTY, "the agent spoke of the debtor as someone else in the same turn", turn.start)
         if turn.role is Role.AGENT and status.party is not Party.DEBTOR:
             finding = _disclosure_in(turn, status, previous, rules, jurisdiction, debt_talk)
             if finding:

@@ -21,6 +21,7 @@ from etiquette.types import Finding, Word
 
 CHECK = "speaking_rate"
 EVIDENCE_WORDS = 16
+TRIM_SECONDS = 3.0  # resolution of a finding's start and end: a few seconds of speech
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def check_rate(agent_words: Sequence[Word], speaker: str, rule: Rule, settings: 
     metrics, windows = measure_rate(speech, settings)
     findings = []
     for start, end in _merge(windows):
+        start, end = _trim(speech, start, end, settings)
         first = bisect.bisect_left(speech.starts, start - 1e-9)
         last = max(first, bisect.bisect_right(speech.ends, end + 1e-9) - 1)
         stretch = speech.words[first : last + 1]
@@ -133,6 +135,26 @@ def check_rate(agent_words: Sequence[Word], speaker: str, rule: Rule, settings: 
             )
         )
     return findings, metrics
+
+
+def _trim(speech: SpeechClock, start: float, end: float, settings: RateSettings) -> tuple[float, float]:
+    """Narrow a flagged stretch to where the speech itself is fast, for the finding's times.
+
+    A window that starts in slow speech can still average over the threshold;
+    the finding should point at the fast part, not the lead-in.
+    """
+    part, threshold = TRIM_SECONDS, settings.threshold_wpm
+    starts = [s for s in speech.starts if start <= s < end - part]
+    for candidate in starts:
+        if speech.wpm(candidate, candidate + part) >= threshold:
+            start = candidate
+            break
+    ends = [e for e in speech.ends if start + part < e <= end]
+    for candidate in reversed(ends):
+        if speech.wpm(candidate - part, candidate) >= threshold:
+            end = candidate
+            break
+    return start, end
 
 
 def _merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
