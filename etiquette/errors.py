@@ -27,3 +27,15 @@ class ModelError(EtiquetteError):
 
 class RulesError(EtiquetteError):
     """A rule file is malformed."""
+
+
+class ModelNotFoundError(ModelError):
+    """No model for the language in any of the places searched (as opposed to a named place that is broken)."""
+
+
+class ModelDownloadError(ModelError):
+    """A model could not be fetched: offline, unreachable server, HTTP error, interrupted transfer."""
+
+
+class ModelArchiveError(ModelError):
+    """A model archive or folder cannot be installed: wrong size or checksum, unsafe or damaged zip, not a model."""

@@ -175,8 +175,9 @@ def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]
 
         return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", replace, text)
 
-    # Surrounding spaces would defeat the word boundaries: "con mi " could never match.
-    return re.compile(r"(?<![\w'])(?:" + expand(fold_pattern(source.strip())) + r")(?![\w'])")
+    # A match ends at a word boundary, or just after the space a pattern consumed
+    # to mark one ("this is (he|she)(?: |$)"); surrounding spaces are trimmed.
+    return re.compile(r"(?<![\w'])(?:" + expand(fold_pattern(source.strip())) + r")(?:(?<= )|(?![\w']))")
 
 
 def fold_pattern(pattern: str) -> str:

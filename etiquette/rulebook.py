@@ -91,6 +91,7 @@ class RuleSet:
     jurisdictions: dict[str, Jurisdiction]
     default_jurisdiction: str
     fillers: frozenset[str]
+    function_words: frozenset[str]  # never a person's name
     negation: Negation
     rate: RateSettings
     cues: dict[str, PatternSet]
@@ -186,6 +187,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
         jurisdictions=jurisdictions,
         default_jurisdiction=default,
         fillers=frozenset(text.get("fillers", [])),
+        function_words=frozenset(text.get("function_words", [])),
         negation=Negation(
             words=frozenset(negation["words"]),
             weak=frozenset(negation.get("weak", [])),

@@ -160,7 +160,7 @@ def _after_other_turn(
         return Status(Party.THIRD_PARTY, "the other party said the debtor was not there or that it was a wrong number", at)
     if has_cue(rules, "confirms_identity", said, negatable=True):
         return Status(Party.DEBTOR, "the other party confirmed being the debtor", at)
-    asked_names = _asked_names(_tail(previous_agent, rules), rules) if previous_agent is not None else None
+    asked_names = _asked_names(previous_agent, rules) if previous_agent is not None else None
     if asked_names is not None and _starts_with(rules, "affirmative", said):
         return Status(Party.DEBTOR, "the other party said yes when the agent asked for the debtor", at)
     if asked_names and _names_self(rules, said) & asked_names:
@@ -171,17 +171,18 @@ def _after_other_turn(
     return status
 
 
-def _asked_names(tail: Utterance, rules: RuleSet) -> set[str] | None:
-    """Words that may be the name the agent asked for, or None if the agent asked for nobody.
+def _asked_names(agent_turn: Turn, rules: RuleSet) -> set[str] | None:
+    """The words of the agent's turn, if it ended asking for the debtor; None if it did not.
 
-    The asking patterns end just before the name ("may I speak with | john
-    miller") or on it ("is this | dana"): keep the last word matched and the
-    few after it.
+    A name the other party then gives for themselves ("it's luis") confirms
+    them when the agent's turn named it ("if luis wants... I need to speak with him").
     """
-    names: set[str] | None = None
-    for first, last in cue_spans(rules.cue("asks_for_debtor"), tail, rules):
-        names = (names or set()) | set(tail.tokens[last : last + 4])
-    return names
+    tail = _tail(agent_turn, rules)
+    if not cue_spans(rules.cue("asks_for_debtor"), tail, rules) and not cue_spans(
+        rules.cue("asks_to_speak_to_debtor_again"), tail, rules
+    ):
+        return None
+    return set(agent_turn.utterance.tokens) - rules.function_words
 
 
 def _names_self(rules: RuleSet, said: Utterance) -> set[str]:
