@@ -98,6 +98,12 @@ def check(
     )
     if model is not None and not model.exists():
         raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise typer.BadParameter(f"{out_dir} is a file, not a folder", param_hint="--out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot create {out_dir}: {error.strerror or error}", param_hint="--out") from None
 
     def on_row(row: SummaryRow) -> None:
         if row.error:
@@ -218,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     except EtiquetteError as error:
-        err.print(f"etiquette: {error}", markup=False)
+        err.print(f"etiquette: {error}", markup=False, soft_wrap=True)
         return 2
     except Exception as error:  # a bug: one line unless --debug
         if "--debug" in arguments:
             raise
-        err.print(f"etiquette: internal error ({type(error).__name__}); run again with --debug for the traceback", markup=False)
+        err.print(f"etiquette: internal error ({type(error).__name__}); run again with --debug for the traceback", markup=False, soft_wrap=True)
         return 4
     return 0
 

@@ -1,0 +1,97 @@
+"""Helpers for the end-to-end tests: run `etiquette.cli.main`, read what it wrote,
+and check a report against the contract (../shared/CONTRACT.md, section 3)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etiquette.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+# The labelled calls live next to the checkout, not in it: tests that use them skip without them.
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev"
+
+CHECKS = {"speaking_rate", "third_party_disclosure", "aggressive_language"}
+SEVERITIES = ["low", "medium", "high"]
+REPORT_FIELDS = {"schema", "call_id", "source", "language", "duration", "verdict", "metrics", "findings"}
+FINDING_FIELDS = {"check", "rule", "severity", "speaker", "start", "end", "evidence", "reference"}
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: object) -> Run:
+    """`etiquette ARGS...` in this process; its exit status and what it printed."""
+    capsys.readouterr()  # drop anything printed before
+    code = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def read_summary(out_dir: Path) -> list[dict[str, str]]:
+    with (out_dir / "summary.csv").open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def read_report(out_dir: Path, call_id: str) -> dict[str, Any]:
+    return json.loads((out_dir / f"{call_id}.report.json").read_text(encoding="utf-8"))
+
+
+def transcript_call_id(path: Path) -> str:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data.get("call_id") or path.name.removesuffix(".transcript.json")
+
+
+def assert_valid_report(report: dict[str, Any], transcript: dict[str, Any], fail_on: str = "medium") -> None:
+    """Every contract field, with values that agree with the transcript the report is about."""
+    missing = REPORT_FIELDS - report.keys()
+    assert not missing, f"report lacks {missing}"
+    assert report["schema"] == "etiquette.report/1"
+    assert report["call_id"] == transcript["call_id"]
+    assert report["language"] == transcript["language"]
+    assert report["duration"] == pytest.approx(transcript["duration"], abs=0.01)
+    assert isinstance(report["source"], str) and report["source"]
+    assert isinstance(report["metrics"], dict)
+    for speaker, metrics in report["metrics"].items():
+        assert speaker in transcript["speakers"], speaker
+        for name in ("words", "speaking_time", "wpm", "max_window_wpm"):
+            assert isinstance(metrics[name], (int, float)) and metrics[name] >= 0, (speaker, name)
+
+    said = transcript["words"]
+    for finding in report["findings"]:
+        lacking = FINDING_FIELDS - finding.keys()
+        assert not lacking, f"finding lacks {lacking}"
+        assert finding["check"] in CHECKS
+        assert isinstance(finding["rule"], str) and finding["rule"]
+        assert finding["severity"] in SEVERITIES
+        assert finding["speaker"] in transcript["speakers"]
+        assert 0 <= finding["start"] <= finding["end"] <= report["duration"] + 0.01, finding
+        assert isinstance(finding["reference"], str) and finding["reference"].strip()
+        # The evidence is words said in that moment (a long stretch may be shortened with "...").
+        evidence = [token for token in finding["evidence"].split() if token != "..."]
+        assert evidence, finding
+        spoken = {w["word"] for w in said if finding["start"] - 0.05 <= w["start"] and w["end"] <= finding["end"] + 0.05}
+        assert set(evidence) <= spoken, (finding["evidence"], sorted(set(evidence) - spoken))
+
+    failing = [f for f in report["findings"] if SEVERITIES.index(f["severity"]) >= SEVERITIES.index(fail_on)]
+    assert report["verdict"] == ("fail" if failing else "pass")
+
+
+def files_left(out_dir: Path) -> list[str]:
+    """Every file in the output folder, hidden ones included (a crashed atomic write leaves `.x.tmp`)."""
+    return sorted(p.name for p in out_dir.iterdir())
