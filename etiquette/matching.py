@@ -109,6 +109,7 @@ class Negation:
     breakers: frozenset[str]
     conditionals: frozenset[str]
     hedges: frozenset[str] = frozenset()  # "not SAYING you'll be arrested": not a negation
+    weak_after: frozenset[str] = frozenset()  # "ah, no?": after these a weak negator is a question tag
     window: int = 6
 
     def negates(self, tokens: Sequence[str], first: int, last: int | None = None) -> bool:
@@ -138,7 +139,9 @@ class Negation:
         token = tokens[position]
         if token in self.weak:
             following = tokens[position + 1] if position + 1 < len(tokens) else ""
-            if self.weak_followers:
+            if position > 0 and tokens[position - 1] in self.weak_after:
+                negates = False
+            elif self.weak_followers:
                 negates = following in self.weak_followers or position + 1 == first
             else:
                 negates = following not in self.weak_blockers

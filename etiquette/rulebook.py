@@ -196,6 +196,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
             breakers=frozenset(negation.get("breakers", [])),
             conditionals=frozenset(negation.get("conditionals", [])),
             hedges=frozenset(negation.get("hedges", [])),
+            weak_after=frozenset(negation.get("weak_after", [])),
             window=int(negation.get("window", 6)),
         ),
         rate=RateSettings(

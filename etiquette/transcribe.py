@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from etiquette.audio import decoded_seconds, ensure_complete, pcm_chunks, probe
-from etiquette.errors import ModelError
+from etiquette.errors import ModelError, ModelNotFoundError
 from etiquette.types import MIXED_SPEAKER, Role, Speaker, Transcript, Word
 
 if TYPE_CHECKING:
@@ -53,12 +53,15 @@ def resolve_model(
     explicit: str | Path | None = None,
     *,
     models_dirs: Sequence[Path] | None = None,
+    user_dir: Path | None = None,
 ) -> ModelChoice:
     """Find the Vosk model for `language` (a BCP-47 tag such as "es-MX").
 
     Order: the `--model` flag, the ETIQUETTE_MODEL environment variable,
     `models/<tag>/` then `models/<primary language>/` (in the current directory's
-    `models/` and the project's own; `models_dirs` replaces both), then an installed
+    `models/` and the project's own; `models_dirs` replaces both), then the user
+    models folder where `etiquette models` installs (`user_dir`, default
+    $ETIQUETTE_MODELS_DIR or the platform's data folder), then an installed
     `vosk_model_<primary language>` package. A place that is named but holds no
     model is an error, never silently skipped.
     """
@@ -79,6 +82,14 @@ def resolve_model(
             if folder.is_dir():
                 return ModelChoice(_checked_model_dir(folder, "the models folder"), f"models/{name}/ folder")
 
+    from etiquette import models  # here, not at the top: etiquette.models imports this module
+
+    user_root = models.user_models_dir() if user_dir is None else user_dir
+    user_label = models.user_models_label(user_dir)
+    installed = models.find_installed(language, user_root)
+    if installed is not None:
+        return ModelChoice(_checked_model_dir(installed.path, f"the {user_label}"), f"{user_label} ({installed.name})")
+
     package = f"vosk_model_{primary}"
     if primary.isalpha() and primary.isascii():
         package_dir = _package_dir(package)
@@ -86,10 +97,11 @@ def resolve_model(
             model_dir = _checked_model_dir(package_dir / "model", f"package {package}")
             return ModelChoice(model_dir, f"installed package {package.replace('_', '-')}")
 
-    raise ModelError(
+    raise ModelNotFoundError(
         f"no Vosk model for language '{language}': looked at the --model flag, the {MODEL_ENV} "
-        f"environment variable, {', '.join(looked) or 'no models folder'} and the Python package "
-        f"{package}; download one from {MODELS_URL} and pass --model DIR, set {MODEL_ENV}=DIR "
+        f"environment variable, {', '.join(looked) or 'no models folder'}, the {user_label} {user_root} "
+        f"and the Python package {package}; `etiquette models download` fetches one into the {user_label}, "
+        f"or download one from {MODELS_URL} and pass --model DIR, set {MODEL_ENV}=DIR "
         f"or unpack it into models/{primary}/"
     )
 

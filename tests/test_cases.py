@@ -1,7 +1,7 @@
 """Hard cases written from the check definitions, independent of the rules.
 
-Each `.call` scenario under tests/cases/ (and tests/holdout/, a later blind
-batch) names the checks a compliance officer would raise for it; the checks
+Each `.call` scenario under tests/cases/ (and tests/holdout*/, later blind
+batches, measured before the rules were tuned on them) names the checks a compliance officer would raise for it; the checks
 must raise exactly those. Scenarios become transcripts with the project's
 shared scenario tool (../shared/eval/scenario.py), as the dev set did.
 """
@@ -20,7 +20,7 @@ from etiquette.transcripts import transcript_from_dict
 
 HERE = Path(__file__).parent
 SCENARIO_TOOL = HERE.parents[1] / "shared" / "eval" / "scenario.py"
-CALLS = sorted([*HERE.glob("cases/*/*.call"), *HERE.glob("holdout/*/*.call")])
+CALLS = sorted([*HERE.glob("cases/*/*.call"), *HERE.glob("holdout*/*/*.call")])
 
 
 @pytest.fixture(scope="module")

@@ -106,12 +106,17 @@ def follow_identity(
     """Each turn with the status of the line at the moment it started."""
     status = UNIDENTIFIED
     previous_agent: Turn | None = None
+    names_asked: set[str] = set()  # every name the agent has asked for so far
     for turn in turns:
         yield turn, status
         if turn.role is Role.AGENT:
             status = _after_agent_turn(turn, status, rules)
             previous_agent = turn
+            names_asked |= _asked_names(turn, rules) or set()
         elif turn.role is Role.CUSTOMER:
+            if _names_given(rules, "names_denied", turn.utterance) & names_asked:
+                status = Status(Party.THIRD_PARTY, "the other party said they are not the person the agent asked for", turn.start)
+                continue
             status = _after_other_turn(turn, status, previous_agent, rules, jurisdiction)
 
 
@@ -163,7 +168,7 @@ def _after_other_turn(
     asked_names = _asked_names(previous_agent, rules) if previous_agent is not None else None
     if asked_names is not None and _starts_with(rules, "affirmative", said):
         return Status(Party.DEBTOR, "the other party said yes when the agent asked for the debtor", at)
-    if asked_names and _names_self(rules, said) & asked_names:
+    if asked_names and _names_given(rules, "names_self", said) & asked_names:
         return Status(Party.DEBTOR, "the other party gave the name the agent asked for", at)
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
     if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
@@ -185,10 +190,10 @@ def _asked_names(agent_turn: Turn, rules: RuleSet) -> set[str] | None:
     return set(agent_turn.utterance.tokens) - rules.function_words
 
 
-def _names_self(rules: RuleSet, said: Utterance) -> set[str]:
-    """Names the speaker gives for themselves: "this is owen", "habla marta"."""
+def _names_given(rules: RuleSet, cue: str, said: Utterance) -> set[str]:
+    """Names the speaker claims ("this is owen", "habla marta") or denies ("i'm not mike")."""
     names = set()
-    for pattern in rules.cue("names_self").patterns:
+    for pattern in rules.cue(cue).patterns:
         for match in pattern.finditer(said.text):
             names.add(match.group("name"))
     return names
