@@ -11,16 +11,19 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from etiquette.errors import AudioError
+from etiquette.errors import AudioError, CallTimeout, Interrupted
 
 SAMPLE_WIDTH = 2  # bytes per sample: signed 16-bit little-endian
 PROBE_TIMEOUT = 60.0  # seconds; reading a header should never take this long
+WATCH_INTERVAL = 0.1  # seconds between a watchdog's looks at a call's time limit
 
 # Channel counts of the layout names ffmpeg prints in its "Audio:" stream line.
 _LAYOUT_CHANNELS = {
@@ -146,18 +149,59 @@ def _channel_count(layout: str) -> int | None:
     return None
 
 
+class Limit:
+    """When a call's decoding must stop: past its time limit, or on request (Ctrl-C).
+
+    One Limit is shared by the channels of a call; its clock starts when the
+    first of them starts decoding, so time spent waiting for a worker is free.
+    """
+
+    def __init__(self, timeout: float | None = None, cancel: threading.Event | None = None):
+        self.timeout = timeout
+        self.cancel = cancel or threading.Event()  # shared by the whole run (Ctrl-C)
+        self._call_cancelled = threading.Event()  # this call only (another channel failed)
+        self._started: float | None = None
+        self._lock = threading.Lock()
+
+    def cancel_call(self) -> None:
+        self._call_cancelled.set()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started is None:
+                self._started = time.monotonic()
+
+    def exceeded(self) -> str | None:
+        """Why decoding must stop now, or None."""
+        if self.cancel.is_set() or self._call_cancelled.is_set():
+            return "interrupted"
+        if self.timeout is not None and self._started is not None and time.monotonic() - self._started > self.timeout:
+            return "timeout"
+        return None
+
+    def raise_if_exceeded(self) -> None:
+        why = self.exceeded()
+        if why == "interrupted":
+            raise Interrupted("interrupted before this call finished")
+        if why == "timeout":
+            raise CallTimeout(f"stopped: took longer than the {self.timeout:g} s limit (--timeout)")
+
+
 def pcm_chunks(
     path: str | Path,
     channel: int | None,
     *,
     sample_rate: int = 16000,
     chunk_seconds: float = 0.5,
+    limit: Limit | None = None,
 ) -> Iterator[bytes]:
     """Stream the audio as 16-bit little-endian mono PCM, `chunk_seconds` at a time.
 
     `channel` picks one channel (0 = left); None downmixes all channels. Every chunk
     but the last holds exactly `chunk_seconds` of audio. The ffmpeg process is killed
     if the caller stops early; a failed decode raises AudioError when the stream ends.
+    With a `limit`, a watchdog kills ffmpeg when the call runs out of time or is
+    interrupted, even if ffmpeg hangs without output (CallTimeout, Interrupted).
     """
     path = Path(path)
     if channel is not None:
@@ -185,6 +229,10 @@ def pcm_chunks(
         except OSError as exc:
             raise AudioError(f"cannot run ffmpeg: {exc.strerror or exc}") from exc
         assert proc.stdout is not None
+        finished = threading.Event()
+        if limit is not None:
+            limit.start()
+            threading.Thread(target=_watch, args=(proc, limit, finished), daemon=True).start()
         total = 0
         try:
             while chunk := proc.stdout.read(chunk_bytes):
@@ -193,14 +241,25 @@ def pcm_chunks(
             returncode = proc.wait()
         finally:
             # Runs on normal end, on an exception and when the caller closes us early.
+            finished.set()
             if proc.poll() is None:
                 proc.kill()
             proc.stdout.close()
             proc.wait()
+        if limit is not None:
+            limit.raise_if_exceeded()
         if returncode != 0:
             raise AudioError(f"ffmpeg failed to decode it: {_tail(stderr)}")
         if total == 0:
             raise AudioError("no audio could be decoded from the file")
+
+
+def _watch(proc: subprocess.Popen, limit: Limit, finished: threading.Event) -> None:
+    """Kill ffmpeg when the call is out of time or interrupted (a blocked read then ends)."""
+    while not finished.wait(WATCH_INTERVAL):
+        if limit.exceeded():
+            proc.kill()
+            return
 
 
 def decoded_seconds(byte_count: int, sample_rate: int = 16000) -> float:

@@ -7,17 +7,20 @@ adds tracebacks for the unexpected ones.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from etiquette import __version__
-from etiquette.errors import EtiquetteError
+from etiquette.errors import EtiquetteError, NothingToCheck
 from etiquette.pipeline import CheckOptions, RunResult, run_batch
 from etiquette.report import SummaryRow
 from etiquette.rulebook import CHECKS, RULES_DIR, available_languages, load_rules
@@ -62,14 +65,17 @@ def _root(
 def check(
     inputs: Annotated[
         list[Path],
-        typer.Argument(help="Audio files, transcript files (*.transcript.json) and folders (searched recursively).", show_default=False),
+        typer.Argument(
+            help="Audio files, transcript files (*.transcript.json) and folders (searched recursively).",
+            show_default=False, metavar="INPUT...",
+        ),
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports, transcripts and summary.csv.")],
     language: Annotated[
         str, typer.Option("--language", "-l", help="Language of the audio inputs (BCP-47: en, en-US, es, es-MX...). Transcripts carry their own.")
     ] = "en",
     model: Annotated[
-        Optional[Path], typer.Option("--model", "-m", help="Vosk model folder. Default: $ETIQUETTE_MODEL, then models/<language>/, then an installed vosk-model-* package.")
+        Optional[Path], typer.Option("--model", "-m", help="Vosk model folder. Default: $ETIQUETTE_MODEL, then models/<language>/, then the user models folder, then an installed vosk-model-* package.")
     ] = None,
     agent_channel: Annotated[
         Channel, typer.Option("--agent-channel", help="Which channel of a stereo recording is the collector.", case_sensitive=False)
@@ -77,16 +83,30 @@ def check(
     fail_on: Annotated[
         Severity, typer.Option("--fail-on", help="Lowest severity that makes a call fail (and the exit status 1).", case_sensitive=False)
     ] = Severity.MEDIUM,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Audio channels decoded at once (default: the number of cores).")
+    ] = os.cpu_count() or 1,
+    timeout: Annotated[
+        Optional[float], typer.Option("--timeout", min=1, help="Stop a call whose transcription takes longer than this many seconds, and report it as failed.")
+    ] = None,
     retranscribe: Annotated[
-        bool, typer.Option("--retranscribe", help="Transcribe audio even when a transcript with the same call id was given.")
+        bool, typer.Option("--retranscribe", help="Transcribe audio again, even when a transcript was given or saved by an earlier run.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    rules: Annotated[
+        Path, typer.Option("--rules", help="Folder of rule files (en.toml, es.toml...) to use instead of the built-in ones.", exists=True, file_okay=False)
+    ] = RULES_DIR,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors: no progress bar, no table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
     """Check calls and write DIR/<call_id>.report.json for each, plus DIR/summary.csv.
 
+    Run the same command again after an interruption: calls whose report is
+    complete and whose input and rules are unchanged are skipped, and saved
+    transcripts are reused.
+
     Exit status: 0 all processed and no failing finding; 1 failing findings; 2 bad
-    usage or no speech model; 3 at least one input could not be processed.
+    usage or no speech model; 3 at least one input could not be processed;
+    130 interrupted.
     """
     options = CheckOptions(
         out_dir=out_dir,
@@ -95,6 +115,9 @@ def check(
         agent_channel=agent_channel.value,
         fail_on=fail_on,
         retranscribe=retranscribe,
+        rules_dir=rules,
+        jobs=jobs,
+        timeout=timeout,
     )
     if model is not None and not model.exists():
         raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
@@ -105,16 +128,78 @@ def check(
     except OSError as error:
         raise typer.BadParameter(f"cannot create {out_dir}: {error.strerror or error}", param_hint="--out") from None
 
-    def on_row(row: SummaryRow) -> None:
-        if row.error:
-            err.print(f"{row.input}: {row.error}", soft_wrap=True, markup=False)
-
-    result = run_batch(inputs, options, listener=on_row)
-    if not result.rows:
-        raise typer.BadParameter("no audio or transcript files found", param_hint="INPUTS")
+    with BatchProgress(err, enabled=not quiet and err.is_terminal) as progress:
+        try:
+            result = run_batch(inputs, options, progress=progress)
+        except NothingToCheck as error:
+            raise typer.BadParameter(str(error), param_hint="INPUT...") from None
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished calls are kept; run the same command again to finish the rest ({out_dir}/summary.csv lists what was done)")
+            raise typer.Exit(130) from None
     if not quiet:
         _print_summary(result, out_dir)
     raise typer.Exit(result.exit_code)
+
+
+class BatchProgress:
+    """A progress bar on stderr: calls done, audio hours done, speed against real time, time left."""
+
+    def __init__(self, console: Console, enabled: bool):
+        self.console = console
+        self.bar = Progress(
+            TextColumn("[bold]checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[audio]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+        self.task = None
+        self.audio_total = 0.0
+        self.audio_done = 0.0
+        self.began = time.monotonic()
+
+    def __enter__(self) -> "BatchProgress":
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def started(self, calls: int) -> None:
+        self.began = time.monotonic()
+        self.task = self.bar.add_task("calls", total=calls, audio="")
+
+    def audio_queued(self, seconds: float) -> None:
+        self.audio_total += seconds
+        self._update()
+
+    def finished(self, row: SummaryRow, audio_seconds: float) -> None:
+        if row.status == "error":  # one log line per failed input, progress bar or not
+            self.console.print(f"{row.input}: {row.error}", soft_wrap=True, markup=False, highlight=False)
+        self.audio_done += audio_seconds
+        self._update(advance=1)
+
+    def _update(self, advance: int = 0) -> None:
+        if self.task is None:
+            return
+        audio = ""
+        if self.audio_total:
+            elapsed = max(1e-6, time.monotonic() - self.began)
+            speed = self.audio_done / elapsed
+            left = (self.audio_total - self.audio_done) / speed if speed > 0 else None
+            audio = f"{self.audio_done / 3600:.2f}/{self.audio_total / 3600:.2f} h audio, {speed:.1f}x real time"
+            if left is not None:
+                audio += f", about {_duration(left)} left"
+        self.bar.update(self.task, advance=advance, audio=audio)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
 def _print_summary(result: RunResult, out_dir: Path) -> None:
@@ -125,17 +210,22 @@ def _print_summary(result: RunResult, out_dir: Path) -> None:
     for check in CHECKS:
         table.add_column(check.replace("_", " "), justify="right")
     for row in result.rows:
-        report = row.report
-        if report is None:
-            table.add_row(row.call_id or row.input, "", "[red]error[/]", *["" for _ in CHECKS])
+        summary = row.summary
+        if row.status == "paired":
+            continue  # the call's row is its transcript's
+        if summary is None:
+            table.add_row(row.call_id or row.input, "", f"[red]{row.status}[/]", *["" for _ in CHECKS])
             continue
-        verdict = "[red]fail[/]" if report.verdict == "fail" else "[green]pass[/]"
-        counts = [str(report.count(check) or "") for check in CHECKS]
-        table.add_row(report.call_id, report.transcript.language, verdict, *counts)
+        verdict = "[red]fail[/]" if summary.verdict == "fail" else "[green]pass[/]"
+        counts = [str(summary.count(check) or "") for check in CHECKS]
+        table.add_row(row.call_id or "", summary.language, verdict, *counts)
     out.print(table)
-    notes = [row for row in result.rows if row.note]
-    if notes:
-        out.print(f"{len(notes)} audio file(s) not transcribed because their transcripts were given; --retranscribe transcribes them.")
+    paired = sum(1 for row in result.rows if row.status == "paired")
+    if paired:
+        out.print(f"{paired} audio file(s) not transcribed because their transcripts were given; --retranscribe transcribes them.")
+    unchanged = sum(1 for row in result.rows if row.status == "unchanged")
+    if unchanged:
+        out.print(f"{unchanged} call(s) skipped: their reports from an earlier run are still valid (same input, same rules).")
     failed = sum(1 for r in result.reports if r.verdict == "fail")
     out.print(
         f"{len(result.reports)} checked, {failed} failed, {len(result.failures)} could not be processed. "

@@ -39,3 +39,15 @@ class ModelDownloadError(ModelError):
 
 class ModelArchiveError(ModelError):
     """A model archive or folder cannot be installed: wrong size or checksum, unsafe or damaged zip, not a model."""
+
+
+class CallTimeout(InputError):
+    """A call took longer than --timeout and was stopped."""
+
+
+class Interrupted(EtiquetteError):
+    """The run was interrupted (Ctrl-C) before this call finished."""
+
+
+class NothingToCheck(InputError):
+    """The inputs hold no audio or transcript files."""

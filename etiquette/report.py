@@ -25,6 +25,8 @@ class CallReport:
     jurisdiction: str | None = None
     audio: str | None = None  # a paired audio file that was not transcribed
     transcript_path: str | None = None  # where this run saved the transcript
+    input_sha256: str | None = None  # content of `source`, so a later run can skip an unchanged call
+    settings: str | None = None  # fingerprint of the rules and options that produced it
 
     @property
     def call_id(self) -> str:
@@ -38,8 +40,29 @@ class CallReport:
     def verdict(self) -> str:
         return "fail" if self.failing else "pass"
 
+    def summary(self) -> "ReportSummary":
+        counts = {check: sum(1 for f in self.result.findings if f.check == check) for check in CHECKS}
+        return ReportSummary(self.verdict, self.transcript.language, self.transcript.duration, len(self.result.findings), counts)
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What the summary and the terminal table show of a report (fresh or from an earlier run)."""
+
+    verdict: str
+    language: str
+    duration: float
+    findings: int
+    per_check: dict[str, int]
+
     def count(self, check: str) -> int:
-        return sum(1 for finding in self.result.findings if finding.check == check)
+        return self.per_check.get(check, 0)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ReportSummary":
+        findings = data.get("findings", [])
+        counts = {check: sum(1 for f in findings if f.get("check") == check) for check in CHECKS}
+        return cls(data["verdict"], data["language"], float(data["duration"]), len(findings), counts)
 
 
 def report_to_dict(report: CallReport) -> dict[str, Any]:
@@ -64,6 +87,10 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
         data["audio"] = report.audio
     if report.transcript_path:
         data["transcript"] = report.transcript_path
+    if report.input_sha256:
+        data["input_sha256"] = report.input_sha256
+    if report.settings:
+        data["settings"] = report.settings
     return data
 
 
@@ -90,17 +117,19 @@ def write_report(report: CallReport, out_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One input of the run: either a report or the one-line reason it failed."""
+    """One input of the run and what became of it.
+
+    status: "ok" (checked now), "unchanged" (its report from an earlier run is
+    still valid), "paired" (an audio file checked through its transcript),
+    "error" (the one-line reason is in `error`) or "interrupted".
+    """
 
     input: str
     call_id: str | None
-    report: CallReport | None = None
+    status: str = "ok"
+    summary: ReportSummary | None = None
     error: str | None = None
     note: str | None = None
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.report else "error"
 
 
 SUMMARY_COLUMNS = ["input", "call_id", "status", "verdict", "language", "duration", "findings",
@@ -112,18 +141,18 @@ def write_summary(rows: Iterable[SummaryRow], out_dir: Path) -> Path:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SUMMARY_COLUMNS)
     for row in rows:
-        report = row.report
+        summary = row.summary
         writer.writerow(
             [
                 row.input,
                 row.call_id or "",
                 row.status,
-                report.verdict if report else "",
-                report.transcript.language if report else "",
-                f"{report.transcript.duration:.1f}" if report else "",
-                len(report.result.findings) if report else "",
-                *[(report.count(check) if report else "") for check in CHECKS],
-                f"{row.call_id}.report.json" if report else "",
+                summary.verdict if summary else "",
+                summary.language if summary else "",
+                f"{summary.duration:.1f}" if summary else "",
+                summary.findings if summary else "",
+                *[(summary.count(check) if summary else "") for check in CHECKS],
+                f"{row.call_id}.report.json" if summary or row.status == "paired" else "",
                 row.error or row.note or "",
             ]
         )

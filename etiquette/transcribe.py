@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from etiquette.audio import decoded_seconds, ensure_complete, pcm_chunks, probe
+from etiquette.audio import AudioInfo, Limit, decoded_seconds, ensure_complete, pcm_chunks, probe
 from etiquette.errors import ModelError, ModelNotFoundError
 from etiquette.types import MIXED_SPEAKER, Role, Speaker, Transcript, Word
 
@@ -213,15 +213,21 @@ def transcribe_channel(model: vosk.Model, path: str | Path, channel: int | None,
     return list(decode_channel(model, path, channel, speaker).words)
 
 
-def decode_channel(model: vosk.Model, path: str | Path, channel: int | None, speaker: str) -> ChannelTranscript:
-    """Decode one channel with its own recogniser; safe to run channels in parallel threads."""
+def decode_channel(
+    model: vosk.Model, path: str | Path, channel: int | None, speaker: str, *, limit: Limit | None = None
+) -> ChannelTranscript:
+    """Decode one channel with its own recogniser; safe to run channels in parallel threads.
+
+    With a `limit`, decoding stops (CallTimeout, Interrupted) when the call runs
+    out of time or the run is interrupted.
+    """
     import vosk
 
     recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
     recognizer.SetWords(True)
     words: list[Word] = []
     byte_count = 0
-    for chunk in pcm_chunks(path, channel, sample_rate=SAMPLE_RATE):
+    for chunk in pcm_chunks(path, channel, sample_rate=SAMPLE_RATE, limit=limit):
         byte_count += len(chunk)
         if recognizer.AcceptWaveform(chunk):
             words.extend(_words(recognizer.Result(), speaker))
@@ -240,39 +246,30 @@ def _words(result_json: str, speaker: str) -> Iterable[Word]:
         )
 
 
-def transcribe_audio(
-    path: str | Path,
-    *,
-    call_id: str,
-    language: str,
-    model: vosk.Model,
-    agent_channel: Literal["left", "right"] = "left",
-) -> Transcript:
-    """Transcribe a call recording.
+def channel_plan(info: AudioInfo, agent_channel: str = "left") -> tuple[dict[str, Speaker], list[tuple[int | None, str]]]:
+    """Which channels to decode and who speaks on each.
 
     Stereo (2+ channels): channels 0 and 1 are decoded separately, the left one is
     the agent unless `agent_channel="right"`; further channels are ignored. Mono:
-    one pass, every word said by `MIXED_SPEAKER`. Silence gives zero words, not an
-    error; a file that decodes to far less audio than it declares is an AudioError.
-    The duration is the file's own, or the decoded length when ffmpeg only guessed it.
+    one pass over the mixed audio, every word said by `MIXED_SPEAKER`.
     """
     if agent_channel not in ("left", "right"):
         raise ValueError(f"agent_channel must be 'left' or 'right', not {agent_channel!r}")
-    info = probe(path)
     if info.channels >= 2:
         agent, customer = (0, 1) if agent_channel == "left" else (1, 0)
-        speakers = {
-            "agent": Speaker(Role.AGENT, channel=agent),
-            "customer": Speaker(Role.CUSTOMER, channel=customer),
-        }
-        parts = [
-            decode_channel(model, path, agent, "agent"),
-            decode_channel(model, path, customer, "customer"),
-        ]
-    else:
-        speakers = {MIXED_SPEAKER: Speaker(Role.UNKNOWN)}
-        parts = [decode_channel(model, path, None, MIXED_SPEAKER)]
+        speakers = {"agent": Speaker(Role.AGENT, channel=agent), "customer": Speaker(Role.CUSTOMER, channel=customer)}
+        return speakers, [(agent, "agent"), (customer, "customer")]
+    return {MIXED_SPEAKER: Speaker(Role.UNKNOWN)}, [(None, MIXED_SPEAKER)]
 
+
+def assemble(
+    parts: list[ChannelTranscript], info: AudioInfo, speakers: dict[str, Speaker], *, call_id: str, language: str, source: str | Path
+) -> Transcript:
+    """One transcript from the decoded channels: words merged in time order.
+
+    A file that decoded to far less audio than it declares is an AudioError. The
+    duration is the file's own, or the decoded length when ffmpeg only guessed it.
+    """
     seconds = max(part.seconds for part in parts)
     ensure_complete(info, seconds)
     words = sorted((w for part in parts for w in part.words), key=lambda w: (w.start, w.end, w.speaker))
@@ -282,5 +279,26 @@ def transcribe_audio(
         duration=seconds if info.duration is None or info.duration_estimated else info.duration,
         speakers=speakers,
         words=tuple(words),
-        source=str(path),
+        source=str(source),
     )
+
+
+def transcribe_audio(
+    path: str | Path,
+    *,
+    call_id: str,
+    language: str,
+    model: vosk.Model,
+    agent_channel: Literal["left", "right"] = "left",
+) -> Transcript:
+    """Transcribe a call recording, one channel after the other (see `channel_plan`).
+
+    Silence gives zero words, not an error. The batch pipeline runs the same
+    steps with the channels in parallel.
+    """
+    if agent_channel not in ("left", "right"):  # before touching the file
+        raise ValueError(f"agent_channel must be 'left' or 'right', not {agent_channel!r}")
+    info = probe(path)
+    speakers, plan = channel_plan(info, agent_channel)
+    parts = [decode_channel(model, path, channel, speaker) for channel, speaker in plan]
+    return assemble(parts, info, speakers, call_id=call_id, language=language, source=path)

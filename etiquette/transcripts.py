@@ -125,9 +125,13 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
     }
 
 
-def write_transcript(transcript: Transcript, path: Path) -> None:
-    """Write atomically, one word a line: readable and diff-friendly."""
-    data = transcript_to_dict(transcript)
+def write_transcript(transcript: Transcript, path: Path, extra: dict[str, Any] | None = None) -> None:
+    """Write atomically, one word a line: readable and diff-friendly.
+
+    `extra` adds fields of the tool's own (the contract allows them), such as the
+    digest of the audio it was transcribed from.
+    """
+    data = {**transcript_to_dict(transcript), **(extra or {})}
     words = data.pop("words")
     head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]
     body = ",\n  ".join(json.dumps(word, ensure_ascii=False) for word in words)
