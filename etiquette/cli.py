@@ -21,6 +21,9 @@ from rich.table import Table
 
 from etiquette import __version__
 from etiquette.errors import EtiquetteError, NothingToCheck
+from etiquette.models import format_size
+from etiquette.models import user_models_dir as models_dir
+from etiquette.models_cli import models_app
 from etiquette.pipeline import CheckOptions, RunResult, run_batch
 from etiquette.report import SummaryRow
 from etiquette.rulebook import CHECKS, RULES_DIR, available_languages, load_rules
@@ -36,6 +39,7 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="List the rules the checks apply, or show one with its examples.", no_args_is_help=False)
 app.add_typer(rules_app, name="rules")
+app.add_typer(models_app, name="models")
 
 out = Console()
 err = Console(stderr=True, highlight=False)
@@ -92,6 +96,12 @@ def check(
     retranscribe: Annotated[
         bool, typer.Option("--retranscribe", help="Transcribe audio again, even when a transcript was given or saved by an earlier run.")
     ] = False,
+    download_model: Annotated[
+        bool, typer.Option("--download-model", help="When no speech model for the language is installed, download the catalogue's small one (see `etiquette models list`).")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never use the network, not even to offer a model download.")
+    ] = False,
     rules: Annotated[
         Path, typer.Option("--rules", help="Folder of rule files (en.toml, es.toml...) to use instead of the built-in ones.", exists=True, file_okay=False)
     ] = RULES_DIR,
@@ -118,7 +128,11 @@ def check(
         rules_dir=rules,
         jobs=jobs,
         timeout=timeout,
+        offline=offline,
+        download_model=download_model,
     )
+    if offline and download_model:
+        raise typer.BadParameter("--download-model needs the network, which --offline forbids", param_hint="--offline")
     if model is not None and not model.exists():
         raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
     if out_dir.exists() and not out_dir.is_dir():
@@ -130,7 +144,7 @@ def check(
 
     with BatchProgress(err, enabled=not quiet and err.is_terminal) as progress:
         try:
-            result = run_batch(inputs, options, progress=progress)
+            result = run_batch(inputs, options, progress=progress, confirm_download=_confirm_download if sys.stdin.isatty() else None)
         except NothingToCheck as error:
             raise typer.BadParameter(str(error), param_hint="INPUT...") from None
         except KeyboardInterrupt:
@@ -139,6 +153,14 @@ def check(
     if not quiet:
         _print_summary(result, out_dir)
     raise typer.Exit(result.exit_code)
+
+
+def _confirm_download(entry) -> bool:
+    """Asked on a terminal when audio needs a speech model that is not installed."""
+    return typer.confirm(
+        f"No speech model for '{entry.language}' is installed. Download {entry.name} "
+        f"({format_size(entry.size, entry.size_exact)}) from alphacephei.com into {models_dir()}?", default=False, err=True
+    )
 
 
 class BatchProgress:

@@ -684,7 +684,8 @@ def install(
     checked with `model_layout_problem`, and only then renamed into place. `name` defaults
     to the zip's top folder (or the zip's or folder's own name); it must tell the model's
     language (vosk-model-small-ko-0.22, or a tag such as "ko"), since that is how `check`
-    finds it. An existing model of the same name is never replaced.
+    finds it. An existing model of the same name is never replaced. `label` is how
+    messages name the source (default: its path).
     """
     report = progress or _no_progress
     source = Path(source)

@@ -3,6 +3,8 @@ model `check` would use for a language and why. The logic lives in etiquette.mod
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,15 +54,12 @@ class _Bars:
         self._progress.update(task, completed=done, total=total)
 
 
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-    )
+@contextlib.contextmanager
+def progress_bars(subject: str) -> Iterator[models.Progress]:
+    """Rich progress bars on stderr for `models.download`/`install`/`ensure_model` (`check` can use it too)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as progress:
+        yield _Bars(progress, subject)
 
 
 @models_app.command("list")
@@ -106,8 +105,8 @@ def download_model(
 ) -> None:
     """Download a model, check it and install it; a broken download resumes where it stopped."""
     folder = _folder(directory)
-    with _progress_bar() as progress:
-        path = models.download(name, folder, progress=_Bars(progress, name.rsplit("/", 1)[-1]), sha256=sha256)
+    with progress_bars(name.rsplit("/", 1)[-1]) as progress:
+        path = models.download(name, folder, progress=progress, sha256=sha256)
     out.print(f"{name.rsplit('/', 1)[-1]}: installed in {path}", markup=False, soft_wrap=True)
 
 
@@ -119,8 +118,8 @@ def install_model(
 ) -> None:
     """Install a model from a zip or a folder carried in (for machines without a network)."""
     folder = _folder(directory)
-    with _progress_bar() as progress:
-        installed = models.install(path, folder, name=name, progress=_Bars(progress, path.name))
+    with progress_bars(path.name) as progress:
+        installed = models.install(path, folder, name=name, progress=progress)
     out.print(f"{installed.name}: installed in {installed}", markup=False, soft_wrap=True)
 
 

@@ -29,7 +29,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from etiquette import __version__
 from etiquette.audio import AudioInfo, Limit
@@ -57,6 +57,8 @@ class CheckOptions:
     rules_dir: Path = RULES_DIR
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout: float | None = None  # seconds a call's transcription may take
+    offline: bool = False  # never touch the network, not even to offer a model download
+    download_model: bool = False  # download the catalogue's small model when none is installed
 
     def fingerprint(self) -> str:
         """Everything besides the input that a report depends on."""
@@ -190,15 +192,26 @@ def sha256_of(path: Path) -> str:
 # ------------------------------------------------------------------ running
 
 
-def run_batch(inputs: Iterable[Path], options: CheckOptions, progress: Progress | None = None) -> RunResult:
-    """Check every call; every input ends up as one row of the summary."""
+def run_batch(
+    inputs: Iterable[Path],
+    options: CheckOptions,
+    progress: Progress | None = None,
+    confirm_download: Callable[[object], bool] | None = None,
+    download_progress: Callable[[str, int, int | None], None] | None = None,
+) -> RunResult:
+    """Check every call; every input ends up as one row of the summary.
+
+    With no speech model installed for the audio's language, `confirm_download`
+    (asked with the catalogue entry) may agree to download one; it is never
+    asked when `options.offline`.
+    """
     files, missing = find_inputs(inputs)
     calls, problems = plan_calls(files)
     if not calls and not problems and not missing:
         raise NothingToCheck("no audio or transcript files found in the inputs")
     options.out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(options.out_dir)
-    batch = _Batch(options, progress)
+    batch = _Batch(options, progress, confirm_download, download_progress)
     paired: list[tuple[int, SummaryRow]] = []
     try:
         for order, row in [(-1, row) for row in missing] + problems:
@@ -234,9 +247,11 @@ class _Decoding:
 
 
 class _Batch:
-    def __init__(self, options: CheckOptions, progress: Progress | None):
+    def __init__(self, options: CheckOptions, progress: Progress | None, confirm_download=None, download_progress=None):
         self.options = options
         self.progress = progress
+        self.confirm_download = None if options.offline else confirm_download
+        self.download_progress = download_progress
         self.settings = options.fingerprint()
         self.result = RunResult()
         self.done: list[tuple[int, SummaryRow]] = []
@@ -343,11 +358,15 @@ class _Batch:
 
     def _model_for(self, language: str):
         # Imported here so that checking transcripts never pays for loading Vosk.
-        from etiquette import transcribe
+        from etiquette import models, transcribe
 
         if language not in self.models:
             try:
-                choice = transcribe.resolve_model(language, self.options.model)
+                choice = models.ensure_model(
+                    language, explicit=self.options.model, offline=self.options.offline,
+                    download=self.options.download_model and not self.options.offline,
+                    confirm=self.confirm_download, progress=self.download_progress,
+                )
                 self.models[language] = (choice.path, transcribe.load_model(choice.path))
             except ModelError as error:
                 self.models[language] = error
