@@ -35,6 +35,7 @@ from etiquette import __version__
 from etiquette.audio import AudioInfo, Limit
 from etiquette.checks import run_checks
 from etiquette.errors import AudioError, EtiquetteError, Interrupted, ModelError, NothingToCheck
+from etiquette.redact import redact_transcript
 from etiquette.report import CallReport, ReportSummary, SummaryRow, write_report, write_summary
 from etiquette.rulebook import RULES_DIR, load_rules
 from etiquette.transcripts import SUFFIX as TRANSCRIPT_SUFFIX
@@ -59,10 +60,11 @@ class CheckOptions:
     timeout: float | None = None  # seconds a call's transcription may take
     offline: bool = False  # never touch the network, not even to offer a model download
     download_model: bool = False  # download the catalogue's small model when none is installed
+    redact: bool = False  # mask personal data in every file written (the checks still see it all)
 
     def fingerprint(self) -> str:
         """Everything besides the input that a report depends on."""
-        digest = hashlib.sha256(f"{__version__}|{self.fail_on.value}|{self.agent_channel}|{self.language}".encode())
+        digest = hashlib.sha256(f"{__version__}|{self.fail_on.value}|{self.agent_channel}|{self.language}|{self.redact}".encode())
         for path in sorted(self.rules_dir.glob("*.toml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()[:16]
@@ -348,7 +350,7 @@ class _Batch:
                 input_sha256=digest,
                 settings=self.settings,
             )
-            write_report(report, self.options.out_dir)
+            write_report(report, self.options.out_dir, redact=self.options.redact)
         except EtiquetteError as error:
             self._finish(call.order, _error_row(source, call.call_id, error), audio_seconds)
             return
@@ -441,7 +443,7 @@ class _Batch:
                 call_id=call.call_id, language=self.options.language, source=call.audio_path,
             )
             path = self._transcript_path(call)
-            write_transcript(transcript, path, extra={
+            write_transcript(redact_transcript(transcript) if self.options.redact else transcript, path, extra={
                 "source_sha256": job.digest,
                 "transcribed": {"model": str(job.model_path), "agent_channel": self.options.agent_channel, "etiquette": __version__},
             })

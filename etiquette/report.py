@@ -109,9 +109,15 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def write_report(report: CallReport, out_dir: Path) -> Path:
+def write_report(report: CallReport, out_dir: Path, redact: bool = False) -> Path:
+    """Write `<call_id>.report.json` atomically; with `redact`, personal data in the evidence is masked."""
+    data = report_to_dict(report)
+    if redact:
+        from etiquette.redact import redact_report_dict
+
+        data = redact_report_dict(data)
     path = out_dir / f"{report.call_id}.report.json"
-    atomic_write_text(path, json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     return path
 
 
