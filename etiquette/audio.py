@@ -262,6 +262,30 @@ def _watch(proc: subprocess.Popen, limit: Limit, finished: threading.Event) -> N
             return
 
 
+class LoudnessMeter:
+    """ITU-R BS.1770 loudness (LUFS) of successive blocks of 16-bit mono PCM, via pyloudnorm.
+
+    Each block is measured on its own as it streams past, so no second copy of
+    the call is ever held. A block below the standard's absolute gate (-70 LUFS),
+    or too short to measure, is None.
+    """
+
+    def __init__(self, sample_rate: int):
+        import pyloudnorm
+
+        self.sample_rate = sample_rate
+        self._meter = pyloudnorm.Meter(sample_rate, block_size=0.4)
+
+    def measure(self, chunk: bytes) -> float | None:
+        import numpy
+
+        samples = numpy.frombuffer(chunk, dtype="<i2").astype(numpy.float64) / 32768.0
+        if len(samples) < 0.4 * self.sample_rate:
+            return None
+        value = self._meter.integrated_loudness(samples)
+        return float(value) if numpy.isfinite(value) else None
+
+
 def decoded_seconds(byte_count: int, sample_rate: int = 16000) -> float:
     """Length of `byte_count` bytes of 16-bit mono PCM."""
     return byte_count / (SAMPLE_WIDTH * sample_rate)

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from etiquette.matching import Negation, compile_pattern
+from etiquette.matching import Negation, compile_pattern, fold
 from etiquette.errors import RulesError
 from etiquette.types import Severity
 
 RULES_DIR = Path(__file__).parent / "rules"
-CHECKS = ("speaking_rate", "third_party_disclosure", "aggressive_language")
+CHECKS = ("speaking_rate", "third_party_disclosure", "aggressive_language")  # the contract's three
+AUDIO_CHECKS = ("interruptions", "dead_air")  # measured from the recording, any language
 
 # Built-in gaps for patterns: {W3} is "up to three more words".
 _GAPS = {f"W{n}": [rf"(?:[\w']+ ){{0,{n}}}"] for n in range(1, 9)}
@@ -123,7 +124,10 @@ class RuleSet:
 
 
 def available_languages(rules_dir: Path = RULES_DIR) -> list[str]:
-    return sorted(path.stem for path in rules_dir.glob("*.toml"))
+    return sorted(path.stem for path in rules_dir.glob("*.toml") if path.stem not in NON_LANGUAGE_FILES)
+
+
+NON_LANGUAGE_FILES = {"audio", "redaction"}
 
 
 @lru_cache(maxsize=None)
@@ -249,3 +253,47 @@ def example_transcript(text: str, language: str, call_id: str = "example") -> "T
         speakers={"agent": Speaker(Role.AGENT), "customer": Speaker(Role.CUSTOMER)},
         words=tuple(words),
     )
+
+
+@dataclass(frozen=True)
+class AudioRules:
+    """The language-independent rules measured from the recording (rules/audio.toml)."""
+
+    path: Path
+    shouting: dict
+    interruptions: dict
+    dead_air: dict
+    rules: tuple[Rule, ...]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+# Where the call's language has no rule file, audio rules cite their "default" reference.
+NO_JURISDICTION = Jurisdiction(code="default", name="no jurisdiction (no rule file for the language)", regions=(), spouse_is_consumer=False)
+
+
+@lru_cache(maxsize=None)
+def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
+    path = rules_dir / "audio.toml"
+    if not path.is_file():
+        path = RULES_DIR / "audio.toml"  # a custom --rules folder may hold only language files
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        rules = tuple(
+            Rule(
+                id=entry["id"], check=entry["check"], severity=Severity(entry["severity"]), message=entry["message"],
+                why=entry.get("why", ""), false_positives=entry.get("false_positives", ""),
+                references=dict(entry.get("references", {})), patterns=None, negatable=False, negation_inside=False,
+                exceptions=(), fire=(), pass_=(), language="any",
+            )
+            for entry in data.get("rules", [])
+        )
+        backchannels = tuple(fold(word) for word in data["interruptions"].get("backchannels", []))
+        return AudioRules(path, dict(data["shouting"]), {**data["interruptions"], "backchannels": backchannels},
+                          dict(data["dead_air"]), rules)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise RulesError(f"{path}: {type(error).__name__}: {error}") from None

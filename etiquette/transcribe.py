@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from etiquette.audio import AudioInfo, Limit, decoded_seconds, ensure_complete, pcm_chunks, probe
+from etiquette.audio import AudioInfo, Limit, LoudnessMeter, decoded_seconds, ensure_complete, pcm_chunks, probe
 from etiquette.errors import ModelError, ModelNotFoundError
-from etiquette.types import MIXED_SPEAKER, Role, Speaker, Transcript, Word
+from etiquette.types import MIXED_SPEAKER, Loudness, Role, Speaker, Transcript, Word
 
 if TYPE_CHECKING:
     import vosk
 
 SAMPLE_RATE = 16000
+LOUDNESS_STEP = 0.5  # seconds: the PCM chunk size, and the resolution of the loudness measure
 MODEL_ENV = "ETIQUETTE_MODEL"
 MODELS_URL = "https://alphacephei.com/vosk/models"
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,10 +40,12 @@ class ModelChoice:
 
 @dataclass(frozen=True, slots=True)
 class ChannelTranscript:
-    """The words decoded from one channel and how much audio it held."""
+    """The words decoded from one channel, how much audio it held, and how loud it was."""
 
     words: tuple[Word, ...]
     seconds: float
+    loudness: tuple[float | None, ...] = ()  # LUFS every LOUDNESS_STEP seconds
+    speaker: str = ""
 
 
 # ---------------------------------------------------------------- model resolution
@@ -225,14 +228,17 @@ def decode_channel(
 
     recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
     recognizer.SetWords(True)
+    meter = LoudnessMeter(SAMPLE_RATE)
     words: list[Word] = []
+    levels: list[float | None] = []
     byte_count = 0
-    for chunk in pcm_chunks(path, channel, sample_rate=SAMPLE_RATE, limit=limit):
+    for chunk in pcm_chunks(path, channel, sample_rate=SAMPLE_RATE, chunk_seconds=LOUDNESS_STEP, limit=limit):
         byte_count += len(chunk)
+        levels.append(meter.measure(chunk))
         if recognizer.AcceptWaveform(chunk):
             words.extend(_words(recognizer.Result(), speaker))
     words.extend(_words(recognizer.FinalResult(), speaker))
-    return ChannelTranscript(tuple(words), decoded_seconds(byte_count, SAMPLE_RATE))
+    return ChannelTranscript(tuple(words), decoded_seconds(byte_count, SAMPLE_RATE), tuple(levels), speaker)
 
 
 def _words(result_json: str, speaker: str) -> Iterable[Word]:
@@ -273,6 +279,7 @@ def assemble(
     seconds = max(part.seconds for part in parts)
     ensure_complete(info, seconds)
     words = sorted((w for part in parts for w in part.words), key=lambda w: (w.start, w.end, w.speaker))
+    loudness = {part.speaker: Loudness(LOUDNESS_STEP, part.loudness) for part in parts if part.loudness}
     return Transcript(
         call_id=call_id,
         language=language,
@@ -280,6 +287,7 @@ def assemble(
         speakers=speakers,
         words=tuple(words),
         source=str(source),
+        loudness=loudness,
     )
 
 

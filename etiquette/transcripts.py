@@ -9,7 +9,7 @@ from typing import Any
 
 from etiquette.errors import TranscriptError
 from etiquette.files import atomic_write_text
-from etiquette.types import Role, Speaker, Transcript, Word
+from etiquette.types import Loudness, Role, Speaker, Transcript, Word
 
 SCHEMA = "etiquette.transcript/1"
 SUFFIX = ".transcript.json"
@@ -61,7 +61,24 @@ def transcript_from_dict(data: Any, *, default_call_id: str, source: str | None 
         speakers=speakers,
         words=words,
         source=source,
+        loudness=_loudness(data.get("loudness"), speakers),
     )
+
+
+def _loudness(value: Any, speakers: dict[str, Speaker]) -> dict[str, Loudness]:
+    """The optional per-speaker loudness a transcript made from audio carries."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not _is_number(value.get("step")) or value["step"] <= 0:
+        raise TranscriptError("'loudness' must be an object with a positive 'step' and a list per speaker")
+    levels = {}
+    for speaker, values in value.get("speakers", {}).items():
+        if speaker not in speakers or not isinstance(values, list):
+            raise TranscriptError(f"'loudness' has a list for {speaker!r}, which is not a speaker")
+        if not all(v is None or _is_number(v) for v in values):
+            raise TranscriptError(f"'loudness' for {speaker!r} must hold numbers (LUFS) or null")
+        levels[speaker] = Loudness(float(value["step"]), tuple(None if v is None else float(v) for v in values))
+    return levels
 
 
 def _speakers(value: Any) -> dict[str, Speaker]:
@@ -112,17 +129,26 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
         speakers[key] = {"role": speaker.role.value}
         if speaker.channel is not None:
             speakers[key]["channel"] = speaker.channel
-    return {
+    data: dict[str, Any] = {
         "schema": SCHEMA,
         "call_id": transcript.call_id,
         "language": transcript.language,
         "duration": round(transcript.duration, 3),
         "speakers": speakers,
-        "words": [
-            {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "conf": round(w.conf, 3), "speaker": w.speaker}
-            for w in transcript.words
-        ],
     }
+    if transcript.loudness:
+        step = next(iter(transcript.loudness.values())).step
+        data["loudness"] = {
+            "step": step,
+            "speakers": {
+                key: [None if v is None else round(v, 1) for v in level.values] for key, level in transcript.loudness.items()
+            },
+        }
+    data["words"] = [
+        {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "conf": round(w.conf, 3), "speaker": w.speaker}
+        for w in transcript.words
+    ]
+    return data
 
 
 def write_transcript(transcript: Transcript, path: Path, extra: dict[str, Any] | None = None) -> None:
@@ -133,7 +159,12 @@ def write_transcript(transcript: Transcript, path: Path, extra: dict[str, Any] |
     """
     data = {**transcript_to_dict(transcript), **(extra or {})}
     words = data.pop("words")
+    loudness = data.pop("loudness", None)
     head = json.dumps(data, ensure_ascii=False, indent=1)[:-2]
+    if loudness is not None:  # one line per speaker, not one line per number
+        lines = ",\n  ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in loudness["speakers"].items())
+        head += f',\n "loudness": {{"step": {loudness["step"]}, "speakers": {{\n  {lines}\n }}}}'
+
     body = ",\n  ".join(json.dumps(word, ensure_ascii=False) for word in words)
     text = head + ',\n "words": [' + ("\n  " + body + "\n " if words else "") + "]\n}\n"
     atomic_write_text(path, text)

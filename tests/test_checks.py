@@ -106,7 +106,7 @@ def test_mono_recordings_skip_speaker_checks_and_say_why():
     words = [Word(w, i * 0.4, i * 0.4 + 0.3, 0.9, MIXED_SPEAKER) for i, w in enumerate("you owe the balance you deadbeat".split())]
     transcript = Transcript("m", "en", 5.0, {MIXED_SPEAKER: Speaker(Role.UNKNOWN)}, tuple(words))
     result = run_checks(transcript, load_rules("en"))
-    assert {s.check for s in result.skipped} == {"speaking_rate", "third_party_disclosure"}
+    assert {s.check for s in result.skipped} == {"speaking_rate", "third_party_disclosure", "interruptions"}
     assert any("speaker attribution unavailable" in note for note in result.notes)
     assert {f.check for f in result.findings} == {"aggressive_language"}
     assert result.findings[0].speaker == MIXED_SPEAKER

@@ -1,0 +1,95 @@
+"""Shouting (an aggressive_language rule): the agent's voice well above their own level.
+
+Judged on the agent's own channel against the agent's own median loudness while
+speaking, so a loud customer, a quiet line or a hot microphone never counts, and
+only where the agent is saying words (a bang on the line is not shouting).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Sequence
+
+from etiquette.checks.evidence import clock
+from etiquette.rulebook import Jurisdiction, Rule
+from etiquette.types import Finding, Loudness, Word
+
+
+def _power(lufs: float | None) -> float:
+    return 0.0 if lufs is None else 10 ** (lufs / 10)
+
+
+def _lufs(power: float) -> float | None:
+    return 10 * math.log10(power) if power > 0 else None
+
+
+def speech_blocks(loudness: Loudness, words: Sequence[Word], floor: float) -> list[int]:
+    """Blocks where the speaker is talking: loud enough, and overlapping their words."""
+    spoken = set()
+    for word in words:
+        first, last = int(word.start / loudness.step), int(word.end / loudness.step)
+        spoken.update(range(first, last + 1))
+    return [i for i, v in enumerate(loudness.values) if v is not None and v >= floor and i in spoken]
+
+
+def loudness_metrics(loudness: Loudness, words: Sequence[Word], floor: float) -> dict[str, float]:
+    blocks = speech_blocks(loudness, words, floor)
+    if not blocks:
+        return {}
+    values = [loudness.values[i] for i in blocks]
+    return {"loudness_median_lufs": round(statistics.median(values), 1), "loudness_peak_lufs": round(max(values), 1)}
+
+
+def check_shouting(
+    loudness: Loudness, words: Sequence[Word], speaker: str, rule: Rule, settings: dict, jurisdiction: Jurisdiction
+) -> list[Finding]:
+    floor = float(settings["speech_floor_lufs"])
+    blocks = speech_blocks(loudness, words, floor)
+    if len(blocks) < 4:  # too little speech to know the agent's normal level
+        return []
+    median = statistics.median(loudness.values[i] for i in blocks)
+    span = max(1, round(float(settings["window_seconds"]) / loudness.step))
+    spoken = set(blocks)
+    loud: list[tuple[int, float]] = []  # (first block of a loud window, its level)
+    for first in range(0, len(loudness.values) - span + 1):
+        window = range(first, first + span)
+        if not spoken.intersection(window):
+            continue
+        level = _lufs(sum(_power(loudness.values[i]) for i in window) / span)
+        if level is not None and level - median >= float(settings["rise_db"]):
+            loud.append((first, level))
+    findings = []
+    for stretch in _stretches(loud, span):
+        start, end = loudness.at(stretch[0][0]), loudness.at(stretch[-1][0] + span)
+        peak = max(level for _, level in stretch)
+        said = [w for w in words if w.end > start and w.start < end]
+        findings.append(
+            Finding(
+                check=rule.check,
+                rule=rule.id,
+                severity=rule.severity,
+                speaker=speaker,
+                start=round(start, 2),
+                end=round(end, 2),
+                evidence=" ".join(w.text for w in said[:20]) or "(no words recognised)",
+                reference=rule.reference(jurisdiction),
+                message=rule.message,
+                explanation=(
+                    f"the agent's voice was {peak - median:.1f} dB above their median level ({median:.1f} LUFS)"
+                    f" for {end - start:.1f} s, from {clock(start)} to {clock(end)}"
+                ),
+            )
+        )
+    return findings
+
+
+def _stretches(loud: list[tuple[int, float]], span: int) -> list[list[tuple[int, float]]]:
+    """Loud windows that overlap or touch, grouped."""
+    groups: list[list[tuple[int, float]]] = []
+    for first, level in loud:
+        if groups and first <= groups[-1][-1][0] + span:
+            groups[-1].append((first, level))
+        else:
+            groups.append([(first, level)])
+    return groups
