@@ -308,11 +308,14 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="A rule id from `etiq
 def eval_command(
     folder: Annotated[Path, typer.Argument(help="Folder of labelled *.transcript.json files with a labels.json.", exists=True, file_okay=False)],
     labels: Annotated[Optional[Path], typer.Option("--labels", help="Labels file (default: FOLDER/labels.json).")] = None,
+    rules: Annotated[
+        Path, typer.Option("--rules", help="Folder of rule files to score instead of the built-in ones (to try a rule change).", exists=True, file_okay=False)
+    ] = RULES_DIR,
 ) -> None:
     """Score the checks against labelled calls: precision, recall and F1 per check and language."""
     from etiquette.evaluate import evaluate
 
-    result = evaluate(folder, labels)
+    result = evaluate(folder, labels, rules_dir=rules)
     table = Table(title=f"{result.calls} labelled calls", title_justify="left")
     for column in ("check", "lang", "precision", "recall", "F1", "tp", "fp", "fn"):
         table.add_column(column, justify="left" if column in ("check", "lang") else "right")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from etiquette.matching import Negation, compile_pattern, fold
 from etiquette.errors import RulesError
-from etiquette.types import Severity
+from etiquette.types import Role, Severity, Speaker, Transcript, Word
 
 RULES_DIR = Path(__file__).parent / "rules"
 CHECKS = ("speaking_rate", "third_party_disclosure", "aggressive_language")  # the contract's three
@@ -229,14 +229,12 @@ def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> Pattern
     )
 
 
-def example_transcript(text: str, language: str, call_id: str = "example") -> "Transcript":
+def example_transcript(text: str, language: str, call_id: str = "example") -> Transcript:
     """A rule example as a transcript: "A: ..." agent and "C: ..." other-party lines.
 
     A single line without a prefix is one agent turn. Words are spaced at a
     normal pace, so examples exercise the wording, never the speaking rate.
     """
-    from etiquette.types import Role, Speaker, Transcript, Word
-
     words: list[Word] = []
     now = 0.5
     for line in text.strip().splitlines():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from etiquette.checks.evidence import clock
+from etiquette.checks.evidence import clock, rule_finding
 from etiquette.rulebook import Jurisdiction, Rule
 from etiquette.types import Finding, Word
 
@@ -24,16 +24,9 @@ def check_dead_air(words: Sequence[Word], speaker: str, rule: Rule, settings: di
     """Silences long enough to flag; `speaker` is whoever answers for the line (the agent)."""
     minimum = float(settings["min_seconds"])
     return [
-        Finding(
-            check=rule.check,
-            rule=rule.id,
-            severity=rule.severity,
-            speaker=speaker,
-            start=round(start, 2),
-            end=round(end, 2),
+        rule_finding(
+            rule, jurisdiction, speaker=speaker, start=round(start, 2), end=round(end, 2),
             evidence=f"({end - start:.0f} s of silence)",
-            reference=rule.reference(jurisdiction),
-            message=rule.message,
             explanation=f"nobody said anything for {end - start:.1f} s, from {clock(start)} to {clock(end)}",
         )
         for start, end in silences(words)

@@ -16,6 +16,24 @@ def clock(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
+def rule_finding(
+    rule: Rule, jurisdiction: Jurisdiction, *, speaker: str, start: float, end: float, evidence: str, explanation: str
+) -> Finding:
+    """A finding under `rule`, citing the reference for the call's jurisdiction."""
+    return Finding(
+        check=rule.check,
+        rule=rule.id,
+        severity=rule.severity,
+        speaker=speaker,
+        start=start,
+        end=end,
+        evidence=evidence,
+        reference=rule.reference(jurisdiction),
+        message=rule.message,
+        explanation=explanation,
+    )
+
+
 def finding_for_span(
     rule: Rule, jurisdiction: Jurisdiction, turn: Turn, first_token: int, last_token: int, explanation: str
 ) -> Finding:
@@ -24,15 +42,7 @@ def finding_for_span(
     last_word = min(len(turn.words) - 1, utterance.word_index(last_token) + CONTEXT_WORDS)
     last_word = min(last_word, first_word + MAX_EVIDENCE_WORDS - 1)
     said = turn.words[first_word : last_word + 1]
-    return Finding(
-        check=rule.check,
-        rule=rule.id,
-        severity=rule.severity,
-        speaker=turn.speaker,
-        start=said[0].start,
-        end=said[-1].end,
-        evidence=" ".join(word.text for word in said),
-        reference=rule.reference(jurisdiction),
-        message=rule.message,
-        explanation=explanation,
+    return rule_finding(
+        rule, jurisdiction, speaker=turn.speaker, start=said[0].start, end=said[-1].end,
+        evidence=" ".join(word.text for word in said), explanation=explanation,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from etiquette.checks.evidence import clock
+from etiquette.checks.evidence import clock, rule_finding
 from etiquette.matching import fold
 from etiquette.rulebook import Jurisdiction, Rule
 from etiquette.types import Finding, Word
@@ -78,16 +78,9 @@ def check_interruptions(measures: OverlapMeasures, speaker: str, rule: Rule, set
     moments = ", ".join(clock(mine.start) for mine, _ in found)
     evidence = " / ".join(" ".join(w.text for w in mine.words[:6]) for mine, _ in found[:5])
     return [
-        Finding(
-            check=rule.check,
-            rule=rule.id,
-            severity=rule.severity,
-            speaker=speaker,
-            start=round(found[0][0].start, 2),
-            end=round(found[-1][0].end, 2),
+        rule_finding(
+            rule, jurisdiction, speaker=speaker, start=round(found[0][0].start, 2), end=round(found[-1][0].end, 2),
             evidence=evidence,
-            reference=rule.reference(jurisdiction),
-            message=rule.message,
             explanation=(
                 f"the agent started speaking over the other party {len(found)} times (at {moments}),"
                 f" both talking for at least {settings['min_overlap_seconds']:g} s each time"

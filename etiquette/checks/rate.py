@@ -15,9 +15,9 @@ import bisect
 from dataclasses import dataclass
 from typing import Sequence
 
-from etiquette.checks.evidence import clock
+from etiquette.checks.evidence import clock, rule_finding
 from etiquette.rulebook import Jurisdiction, RateSettings, Rule
-from etiquette.types import Finding, Word
+from etiquette.types import Word
 
 CHECK = "speaking_rate"
 EVIDENCE_WORDS = 16
@@ -116,16 +116,8 @@ def check_rate(agent_words: Sequence[Word], speaker: str, rule: Rule, settings: 
         rate = speech.wpm(start, end)
         evidence = " ".join(word.text for word in stretch[:EVIDENCE_WORDS]) + (" ..." if len(stretch) > EVIDENCE_WORDS else "")
         findings.append(
-            Finding(
-                check=CHECK,
-                rule=rule.id,
-                severity=rule.severity,
-                speaker=speaker,
-                start=stretch[0].start,
-                end=stretch[-1].end,
-                evidence=evidence,
-                reference=rule.reference(jurisdiction),
-                message=rule.message,
+            rule_finding(
+                rule, jurisdiction, speaker=speaker, start=stretch[0].start, end=stretch[-1].end, evidence=evidence,
                 explanation=(
                     f"the agent averaged {rate:.0f} words a minute over {end - start:.0f} s of their own speech"
                     f" from {clock(stretch[0].start)} to {clock(stretch[-1].end)}"

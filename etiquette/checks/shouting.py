@@ -11,7 +11,7 @@ import math
 import statistics
 from typing import Sequence
 
-from etiquette.checks.evidence import clock
+from etiquette.checks.evidence import clock, rule_finding
 from etiquette.rulebook import Jurisdiction, Rule
 from etiquette.types import Finding, Loudness, Word
 
@@ -65,16 +65,9 @@ def check_shouting(
         peak = max(level for _, level in stretch)
         said = [w for w in words if w.end > start and w.start < end]
         findings.append(
-            Finding(
-                check=rule.check,
-                rule=rule.id,
-                severity=rule.severity,
-                speaker=speaker,
-                start=round(start, 2),
-                end=round(end, 2),
+            rule_finding(
+                rule, jurisdiction, speaker=speaker, start=round(start, 2), end=round(end, 2),
                 evidence=" ".join(w.text for w in said[:20]) or "(no words recognised)",
-                reference=rule.reference(jurisdiction),
-                message=rule.message,
                 explanation=(
                     f"the agent's voice was {peak - median:.1f} dB above their median level ({median:.1f} LUFS)"
                     f" for {end - start:.1f} s, from {clock(start)} to {clock(end)}"
