@@ -92,7 +92,7 @@ class Status:
     party: Party
     reason: str  # what showed it, in plain words
     since: float | None  # when it was shown
-    cosigner: bool = False  # a co-signer is a party to the debt, and may hear about the debtor
+    proxy: str | None = None  # "co-signer" or "spouse": not the debtor, but allowed to hear about the debt
 
 
 UNIDENTIFIED = Status(Party.UNKNOWN, "nobody on the line had confirmed being the debtor", None)
@@ -122,7 +122,7 @@ def follow_identity(
 
 def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
     """The agent's own words show the listener is not the debtor ("tell her...", "is your mom home")."""
-    if status.cosigner or status.party in (Party.THIRD_PARTY, Party.VOICEMAIL):
+    if status.proxy or status.party in (Party.THIRD_PARTY, Party.VOICEMAIL):
         return False
     if has_cue(rules, "addresses_third_party", turn.utterance, negatable=True):
         return True
@@ -148,12 +148,12 @@ def _after_other_turn(
         return Status(Party.VOICEMAIL, "a voicemail greeting answered", at)
     if has_cue(rules, "identifies_as_cosigner", said):
         # A co-signer who identifies as such is a party to the debt (not a third party).
-        return Status(Party.DEBTOR, "the other party identified as a co-signer of the debt", at, cosigner=True)
+        return Status(Party.DEBTOR, "the other party identified as a co-signer of the debt", at, proxy="co-signer")
     if has_cue(rules, "denies_being_debtor", said):
         return Status(Party.THIRD_PARTY, "the other party said they are not the debtor or do not know them", at)
     if has_cue(rules, "identifies_as_spouse", said, negatable=True):
         if jurisdiction.spouse_is_consumer:
-            return Status(Party.DEBTOR, f"the debtor's spouse answered ({jurisdiction.name} counts the spouse as the consumer)", at)
+            return Status(Party.DEBTOR, f"the debtor's spouse answered ({jurisdiction.name} counts the spouse as the consumer)", at, proxy="spouse")
         return Status(Party.THIRD_PARTY, "the other party said they are the debtor's spouse", at)
     if has_cue(rules, "identifies_as_someone_else", said, negatable=True):
         return Status(Party.THIRD_PARTY, "the other party said they are someone other than the debtor", at)
@@ -166,13 +166,15 @@ def _after_other_turn(
     if has_cue(rules, "confirms_identity", said, negatable=True):
         return Status(Party.DEBTOR, "the other party confirmed being the debtor", at)
     asked_names = _asked_names(previous_agent, rules) if previous_agent is not None else None
+    # A yes or an answered check from a co-signer or consumer spouse keeps them what they are.
+    proxy = status.proxy if status.party is Party.DEBTOR else None
     if asked_names is not None and _starts_with(rules, "affirmative", said):
-        return Status(Party.DEBTOR, "the other party said yes when the agent asked for the debtor", at)
+        return Status(Party.DEBTOR, "the other party said yes when the agent asked for the debtor", at, proxy=proxy)
     if asked_names and _names_given(rules, "names_self", said) & asked_names:
         return Status(Party.DEBTOR, "the other party gave the name the agent asked for", at)
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
     if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
-        return Status(Party.DEBTOR, "the other party answered the agent's identity verification", at)
+        return Status(Party.DEBTOR, "the other party answered the agent's identity verification", at, proxy=proxy)
     return status
 
 
