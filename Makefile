@@ -6,7 +6,8 @@
 #
 # Set-up, each step skipped when it is already done:
 #   1. Debian packages: espeak-ng and sox (the tests make spoken test calls with
-#      them), and python3 / python3-venv when `python3 -m venv` cannot work.
+#      them), chromium (the HTML report is tested in it, headless), and
+#      python3 / python3-venv when `python3 -m venv` cannot work.
 #      Installed with apt-get as root, or through sudo.
 #   2. .venv/ with `pip install -e '.[test]'`, redone when pyproject.toml changes
 #      (the stamp file .venv/.installed records the last install).
@@ -56,6 +57,7 @@ system-packages:
 	@need=""
 	command -v espeak-ng >/dev/null 2>&1 || need="$$need espeak-ng"
 	command -v sox >/dev/null 2>&1 || need="$$need sox"
+	command -v chromium >/dev/null 2>&1 || need="$$need chromium"
 	if [ ! -x $(VENV)/bin/python ]; then
 	    command -v $(PYTHON) >/dev/null 2>&1 || need="$$need python3"
 	    $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || need="$$need python3-venv"

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from etiquette import __version__
 from etiquette.errors import EtiquetteError, NothingToCheck
+from etiquette.exports import BatchOutput, load_batch, parse_formats, write_outputs
 from etiquette.models import format_size
 from etiquette.models import user_models_dir as models_dir
 from etiquette.models_cli import models_app
@@ -105,6 +106,15 @@ def check(
     rules: Annotated[
         Path, typer.Option("--rules", help="Folder of rule files (en.toml, es.toml...) to use instead of the built-in ones.", exists=True, file_okay=False)
     ] = RULES_DIR,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write DIR/report.html: one self-contained page to review the batch in a browser.")
+    ] = False,
+    formats: Annotated[
+        Optional[list[str]], typer.Option("--format", help="Also write these: jsonl (DIR/findings.jsonl, one finding a line), md (DIR/summary.md, to paste into a ticket), html. Repeat it or give a comma list: --format jsonl,md.", metavar="FORMAT[,FORMAT]")
+    ] = None,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Mask personal data (card, account, id and phone numbers, dates of birth, email addresses) in every file written. The checks still see every word.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors: no progress bar, no table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
@@ -130,7 +140,14 @@ def check(
         timeout=timeout,
         offline=offline,
         download_model=download_model,
+        redact=redact,
     )
+    try:
+        extra = parse_formats(formats)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--format") from None
+    if html and "html" not in extra:
+        extra.append("html")
     if offline and download_model:
         raise typer.BadParameter("--download-model needs the network, which --offline forbids", param_hint="--offline")
     if model is not None and not model.exists():
@@ -150,9 +167,21 @@ def check(
         except KeyboardInterrupt:
             err.print(f"interrupted: finished calls are kept; run the same command again to finish the rest ({out_dir}/summary.csv lists what was done)")
             raise typer.Exit(130) from None
+    code = result.exit_code
+    batch = None
+    written: list[Path] = []
+    if extra:
+        batch = load_batch(result.rows, out_dir, redact=redact)
+        try:
+            written = write_outputs(batch, extra, rules_dir=rules)
+        except OSError as error:
+            err.print(f"{out_dir}: cannot write the --html/--format outputs: {error.strerror or error}", markup=False, soft_wrap=True)
+            code = max(code, 3)
     if not quiet:
-        _print_summary(result, out_dir)
-    raise typer.Exit(result.exit_code)
+        if batch is None:
+            batch = load_batch(result.rows, out_dir, transcripts=False)
+        _print_summary(result, out_dir, batch, written, redacted=redact)
+    raise typer.Exit(code)
 
 
 def _confirm_download(entry) -> bool:
@@ -224,24 +253,30 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
-def _print_summary(result: RunResult, out_dir: Path) -> None:
-    table = Table(title=f"etiquette: {len(result.rows)} inputs", title_justify="left")
-    table.add_column("call")
-    table.add_column("lang")
-    table.add_column("verdict")
-    for check in CHECKS:
-        table.add_column(check.replace("_", " "), justify="right")
-    for row in result.rows:
-        summary = row.summary
-        if row.status == "paired":
-            continue  # the call's row is its transcript's
-        if summary is None:
-            table.add_row(row.call_id or row.input, "", f"[red]{row.status}[/]", *["" for _ in CHECKS])
-            continue
-        verdict = "[red]fail[/]" if summary.verdict == "fail" else "[green]pass[/]"
-        counts = [str(summary.count(check) or "") for check in CHECKS]
-        table.add_row(row.call_id or "", summary.language, verdict, *counts)
-    out.print(table)
+SHORT_CHECK_NAMES = {"speaking_rate": "rate", "third_party_disclosure": "disclosure", "aggressive_language": "aggression"}
+TABLE_ROWS = 25  # a bigger batch gets only the totals and the worst calls on the terminal
+TOP_CALLS = 5
+
+
+def _print_summary(result: RunResult, out_dir: Path, batch: BatchOutput, written: list[Path], redacted: bool = False) -> None:
+    """What the run found: a table of the calls (small batches), the totals, the worst calls, where the files are."""
+    shown = [row for row in result.rows if row.status != "paired"]  # a paired audio's call is its transcript's row
+    if len(shown) <= TABLE_ROWS:
+        table = Table(title=f"etiquette: {len(result.rows)} inputs", title_justify="left")
+        table.add_column("call")
+        table.add_column("lang")
+        table.add_column("verdict")
+        for check in CHECKS:
+            table.add_column(SHORT_CHECK_NAMES.get(check, check.replace("_", " ")), justify="right")
+        for row in shown:
+            summary = row.summary
+            if summary is None:
+                table.add_row(row.call_id or row.input, "", f"[red]{row.status}[/]", *["" for _ in CHECKS])
+                continue
+            verdict = "[red]fail[/]" if summary.verdict == "fail" else "[green]pass[/]"
+            counts = [str(summary.count(check) or "") for check in CHECKS]
+            table.add_row(row.call_id or "", summary.language, verdict, *counts)
+        out.print(table)
     paired = sum(1 for row in result.rows if row.status == "paired")
     if paired:
         out.print(f"{paired} audio file(s) not transcribed because their transcripts were given; --retranscribe transcribes them.")
@@ -249,10 +284,22 @@ def _print_summary(result: RunResult, out_dir: Path) -> None:
     if unchanged:
         out.print(f"{unchanged} call(s) skipped: their reports from an earlier run are still valid (same input, same rules).")
     failed = sum(1 for r in result.reports if r.verdict == "fail")
-    out.print(
-        f"{len(result.reports)} checked, {failed} failed, {len(result.failures)} could not be processed. "
-        f"Reports in {out_dir}/ (summary.csv lists every input)."
-    )
+    out.print(f"{len(result.reports)} checked, {failed} failed, {len(result.failures)} could not be processed.")
+    totals = {check: sum(r.count(check) for r in result.reports) for check in CHECKS}
+    if any(totals.values()):
+        out.print("Findings by check: " + ", ".join(f"{check.replace('_', ' ')} {n}" for check, n in totals.items()) + ".")
+    worst = [call for call in batch.worst_first if call.failing][:TOP_CALLS]
+    if worst:
+        out.print("Top offending calls:")
+        for call in worst:
+            severities = ", ".join(f"{n} {s}" for s in ("high", "medium", "low") if (n := call.severity_count(s)))
+            checks = ", ".join(check.replace("_", " ") for check in CHECKS if call.count(check))
+            out.print(f"  {call.call_id}: {len(call.findings)} finding(s) ({severities}): {checks}", markup=False, highlight=False)
+    files = ["<call_id>.report.json", "summary.csv (every input)"] + [path.name for path in written]
+    if any(call.report.get("transcript") for call in batch.calls):
+        files.insert(1, "<call_id>.transcript.json")
+    masked = " (personal data redacted)" if redacted else ""
+    out.print(f"Outputs in {out_dir}/: {', '.join(files)}{masked}.", markup=False, highlight=False, soft_wrap=True)
 
 
 @rules_app.callback(invoke_without_command=True)

@@ -35,7 +35,8 @@ from etiquette import __version__
 from etiquette.audio import AudioInfo, Limit
 from etiquette.checks import run_checks
 from etiquette.errors import AudioError, EtiquetteError, Interrupted, ModelError, NothingToCheck
-from etiquette.redact import redact_transcript
+from etiquette.redact import RULES_FILE as REDACTION_RULES
+from etiquette.redact import is_redacted, redact_transcript
 from etiquette.report import CallReport, ReportSummary, SummaryRow, write_report, write_summary
 from etiquette.rulebook import RULES_DIR, load_rules
 from etiquette.transcripts import SUFFIX as TRANSCRIPT_SUFFIX
@@ -67,6 +68,8 @@ class CheckOptions:
         digest = hashlib.sha256(f"{__version__}|{self.fail_on.value}|{self.agent_channel}|{self.language}|{self.redact}".encode())
         for path in sorted(self.rules_dir.glob("*.toml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        if self.redact:  # what is masked is part of what a redacted report says
+            digest.update(REDACTION_RULES.read_bytes())
         return digest.hexdigest()[:16]
 
 
@@ -328,7 +331,8 @@ class _Batch:
                 return None
             if data.get("language") != self.options.language:
                 return None
-            return read_transcript(path)
+            saved = read_transcript(path)
+            return None if is_redacted(saved) else saved  # masked words would change what the checks find
         except (OSError, ValueError, EtiquetteError):
             return None
 
