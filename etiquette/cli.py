@@ -279,7 +279,11 @@ def _print_summary(result: RunResult, out_dir: Path, batch: BatchOutput, written
         out.print(table)
     paired = sum(1 for row in result.rows if row.status == "paired")
     if paired:
-        out.print(f"{paired} audio file(s) not transcribed because their transcripts were given; --retranscribe transcribes them.")
+        out.print(
+            f"{paired} audio file(s) not transcribed because their transcripts were given; --retranscribe transcribes them "
+            "with a Vosk speech model for their language (`etiquette models path LANG` says whether one is installed, "
+            "`etiquette models list` and `etiquette models download NAME` get one)."
+        )
     unchanged = sum(1 for row in result.rows if row.status == "unchanged")
     if unchanged:
         out.print(f"{unchanged} call(s) skipped: their reports from an earlier run are still valid (same input, same rules).")
