@@ -102,7 +102,7 @@ def test_the_report_says_there_is_no_korean_rule_file(checked: tuple[int, str, P
     assert Path(report["transcript"]) == out / f"{CALL_ID}.transcript.json"
     assert report["verdict"] == "pass" and report["findings"] == []
     assert [s["check"] for s in report["skipped_checks"]] == CHECKS
-    assert all(s["reason"] == "no rule file for language 'ko'" for s in report["skipped_checks"])
+    assert all(s["reason"].startswith("no rule file for language 'ko'") for s in report["skipped_checks"])
     assert report["speaker_attribution"] is True
     [row] = read_summary(out)
     assert (row["call_id"], row["status"], row["verdict"], row["language"]) == (CALL_ID, "ok", "pass", "ko")
