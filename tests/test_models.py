@@ -598,13 +598,9 @@ def test_install_refuses_an_unsafe_zip_given_as_a_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory and no ETIQUETTE_MODEL."""
-    monkeypatch.delenv("ETIQUETTE_MODEL", raising=False)
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
+def work(clean_env: Path) -> Path:
+    """An empty working directory and no ETIQUETTE_MODEL (see conftest.py)."""
+    return clean_env
 
 
 def run_path(*args: str) -> tuple[int, str]:

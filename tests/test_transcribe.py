@@ -34,16 +34,6 @@ def fake_model(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No ETIQUETTE_MODEL, and an empty working directory."""
-    monkeypatch.delenv("ETIQUETTE_MODEL", raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
 def test_explicit_model_comes_first(clean_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     flag = fake_model(tmp_path / "flag-model")
     monkeypatch.setenv("ETIQUETTE_MODEL", str(fake_model(tmp_path / "env-model")))
