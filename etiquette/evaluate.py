@@ -14,7 +14,7 @@ from pathlib import Path
 
 from etiquette.checks import run_checks
 from etiquette.errors import InputError
-from etiquette.rulebook import CHECKS, RULES_DIR, load_rules
+from etiquette.rulebook import CHECKS, RULES_DIR, load_audio_rules, load_rules
 from etiquette.transcripts import read_transcript
 
 
@@ -96,7 +96,7 @@ def evaluate(folder: Path, labels_path: Path | None = None, rules_dir: Path = RU
             result.unlabelled.append(transcript.call_id)
             continue
         seen.add(transcript.call_id)
-        checked = run_checks(transcript, load_rules(transcript.language, rules_dir))
+        checked = run_checks(transcript, load_rules(transcript.language, rules_dir), load_audio_rules(rules_dir))
         raised = {finding.check for finding in checked.findings}
         language = label.get("language", transcript.language).split("-")[0]
         result.add(transcript.call_id, language, set(label.get("expect", [])), raised, label.get("note", ""))

@@ -490,17 +490,7 @@ def _transcript(call: CallOutput, anchor: str, transcript: Transcript) -> str:
 
 
 def _words_html(transcript: Transcript, indices: list[int]) -> str:
-    out: list[str] = []
-    previous = None
-    for index in indices:
-        text = transcript.words[index].text
-        if is_mask(text):
-            if text != previous:
-                out.append(_mask_chip(mask_kind(text) or ""))
-        else:
-            out.append(esc(text))
-        previous = text
-    return " ".join(out)
+    return _text_with_masks(" ".join(transcript.words[index].text for index in indices))
 
 
 def _severity_order(value: str) -> int:

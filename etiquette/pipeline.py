@@ -38,7 +38,7 @@ from etiquette.errors import AudioError, EtiquetteError, Interrupted, ModelError
 from etiquette.redact import RULES_FILE as REDACTION_RULES
 from etiquette.redact import is_redacted, redact_transcript
 from etiquette.report import CallReport, ReportSummary, SummaryRow, write_report, write_summary
-from etiquette.rulebook import RULES_DIR, load_rules
+from etiquette.rulebook import RULES_DIR, load_audio_rules, load_rules
 from etiquette.transcripts import SUFFIX as TRANSCRIPT_SUFFIX
 from etiquette.transcripts import call_id_from_path, read_transcript, write_transcript
 from etiquette.types import Severity, Transcript
@@ -342,7 +342,7 @@ class _Batch:
     ) -> None:
         try:
             rules = load_rules(transcript.language, self.options.rules_dir)
-            checked = run_checks(transcript, rules)
+            checked = run_checks(transcript, rules, load_audio_rules(self.options.rules_dir))
             report = CallReport(
                 transcript=transcript,
                 result=checked,

@@ -18,7 +18,6 @@ from etiquette.checks.evidence import clock, finding_for_span
 from etiquette.rulebook import Jurisdiction, RuleSet
 from etiquette.types import Finding, Role
 
-CHECK = "third_party_disclosure"
 
 # Which rule a debt mention raises, by who was on the line.
 _RULE_FOR_PARTY = {

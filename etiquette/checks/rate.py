@@ -19,7 +19,6 @@ from etiquette.checks.evidence import clock, rule_finding
 from etiquette.rulebook import Jurisdiction, RateSettings, Rule
 from etiquette.types import Word
 
-CHECK = "speaking_rate"
 EVIDENCE_WORDS = 16
 TRIM_SECONDS = 3.0  # resolution of a finding's start and end: a few seconds of speech
 
