@@ -86,7 +86,7 @@ def vosk_alone(calls: list[Path]) -> tuple[float, float]:
 
     vosk.SetLogLevel(-1)
     began = time.perf_counter()
-    model = vosk.Model(str(transcribe.resolve_model("ko").path))
+    model = vosk.Model(str(models.resolve_model("ko").path))
     for data in pcm:
         recognizer = vosk.KaldiRecognizer(model, 16000)
         recognizer.SetWords(True)
@@ -108,7 +108,7 @@ def timed_run(command: list[str]) -> tuple[float, float]:
 
 
 def model_only_memory() -> float:
-    code = "from etiquette import transcribe; transcribe.load_model(transcribe.resolve_model('ko').path)"
+    code = "from etiquette import models, transcribe; transcribe.load_model(models.resolve_model('ko').path)"
     command = [sys.executable, "-c", code]
     result = subprocess.run(
         ["/usr/bin/env", "python3", "-c",

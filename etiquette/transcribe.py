@@ -1,4 +1,4 @@
-"""Audio -> Transcript with Vosk: find a model, load it once, decode each channel.
+"""Audio -> Transcript with Vosk: load a model once, decode each channel.
 
 Stereo calls are decoded one channel at a time (left = agent by default), which is
 what tells the agent's words from the customer's. Mono calls get one speaker,
@@ -7,17 +7,16 @@ what tells the agent's words from the customer's. Mono calls get one speaker,
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from etiquette.audio import AudioInfo, Limit, LoudnessMeter, decoded_seconds, ensure_complete, pcm_chunks, probe
-from etiquette.errors import ModelError, ModelNotFoundError
+from etiquette.errors import ModelError
+from etiquette.models.locate import model_layout_problem
 from etiquette.types import MIXED_SPEAKER, Loudness, Role, Speaker, Transcript, Word
 
 if TYPE_CHECKING:
@@ -25,17 +24,7 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 16000
 LOUDNESS_STEP = 0.5  # seconds: the PCM chunk size, and the resolution of the loudness measure
-MODEL_ENV = "ETIQUETTE_MODEL"
-MODELS_URL = "https://alphacephei.com/vosk/models"
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True, slots=True)
-class ModelChoice:
-    """The model folder to use and why it was chosen (for `--verbose` output and errors)."""
-
-    path: Path
-    reason: str  # "--model flag", "ETIQUETTE_MODEL environment variable", ...
+PROGRESS_BYTES = 16000 * 2 * 5  # tell the progress bar every five seconds of audio decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,139 +35,6 @@ class ChannelTranscript:
     seconds: float
     loudness: tuple[float | None, ...] = ()  # LUFS every LOUDNESS_STEP seconds
     speaker: str = ""
-
-
-# ---------------------------------------------------------------- model resolution
-
-
-def resolve_model(
-    language: str,
-    explicit: str | Path | None = None,
-    *,
-    models_dirs: Sequence[Path] | None = None,
-    user_dir: Path | None = None,
-) -> ModelChoice:
-    """Find the Vosk model for `language` (a BCP-47 tag such as "es-MX").
-
-    Order: the `--model` flag, the ETIQUETTE_MODEL environment variable,
-    `models/<tag>/` then `models/<primary language>/` (in the current directory's
-    `models/` and the project's own; `models_dirs` replaces both), then the user
-    models folder where `etiquette models` installs (`user_dir`, default
-    $ETIQUETTE_MODELS_DIR or the platform's data folder), then an installed
-    `vosk_model_<primary language>` package. A place that is named but holds no
-    model is an error, never silently skipped.
-    """
-    if explicit is not None and str(explicit) != "":
-        return ModelChoice(_checked_model_dir(Path(explicit), "--model"), "--model flag")
-
-    env = os.environ.get(MODEL_ENV, "").strip()
-    if env:
-        return ModelChoice(_checked_model_dir(Path(env), MODEL_ENV), f"{MODEL_ENV} environment variable")
-
-    primary = language.split("-")[0].split("_")[0].lower()
-    roots = list(models_dirs) if models_dirs is not None else default_models_dirs()
-    looked: list[str] = []
-    for root in roots:
-        for name in _folder_names(language):
-            folder = root / name
-            looked.append(str(folder))
-            if folder.is_dir():
-                return ModelChoice(_checked_model_dir(folder, "the models folder"), f"models/{name}/ folder")
-
-    from etiquette import models  # here, not at the top: etiquette.models imports this module
-
-    user_root = models.user_models_dir() if user_dir is None else user_dir
-    user_label = models.user_models_label(user_dir)
-    installed = models.find_installed(language, user_root)
-    if installed is not None:
-        return ModelChoice(_checked_model_dir(installed.path, f"the {user_label}"), f"{user_label} ({installed.name})")
-
-    package = f"vosk_model_{primary}"
-    if primary.isalpha() and primary.isascii():
-        package_dir = _package_dir(package)
-        if package_dir is not None:
-            model_dir = _checked_model_dir(package_dir / "model", f"package {package}")
-            return ModelChoice(model_dir, f"installed package {package.replace('_', '-')}")
-
-    raise ModelNotFoundError(
-        f"no Vosk model for language '{language}': looked at the --model flag, the {MODEL_ENV} "
-        f"environment variable, {', '.join(looked) or 'no models folder'}, the {user_label} {user_root} "
-        f"and the Python package {package}; `etiquette models download` fetches one into the {user_label}, "
-        f"or download one from {MODELS_URL} and pass --model DIR, set {MODEL_ENV}=DIR "
-        f"or unpack it into models/{primary}/"
-    )
-
-
-def default_models_dirs() -> list[Path]:
-    """`./models` and, when running from a source checkout, the project's own `models/`."""
-    dirs = [Path.cwd() / "models"]
-    if (_PROJECT_ROOT / "pyproject.toml").is_file():
-        project = _PROJECT_ROOT / "models"
-        if project.resolve() != dirs[0].resolve():
-            dirs.append(project)
-    return dirs
-
-
-def _folder_names(language: str) -> list[str]:
-    """Folder names to try, most specific first: "es-MX" (as given, then canonical), "es"."""
-    parts = language.replace("_", "-").split("-")
-    canonical = "-".join([parts[0].lower()] + [p.upper() if len(p) == 2 else p for p in parts[1:]])
-    names = [language, canonical, parts[0].lower()]
-    return [n for i, n in enumerate(names) if n and n not in names[:i]]
-
-
-def _package_dir(package: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return Path(spec.origin).parent if spec.origin else None
-
-
-def _checked_model_dir(path: Path, source: str) -> Path:
-    """`path` if it holds a Vosk model (or its only subfolder does), else ModelError."""
-    if not path.exists():
-        raise ModelError(f"the model folder given by {source} does not exist: {path}")
-    if not path.is_dir():
-        raise ModelError(f"the model given by {source} is not a folder: {path}")
-    problem = model_layout_problem(path)
-    if problem is None:
-        return path
-    # A downloaded zip unpacked into models/es/ gives models/es/vosk-model-small-es-0.42/.
-    subdirs = [p for p in path.iterdir() if p.is_dir()]
-    if len(subdirs) == 1 and model_layout_problem(subdirs[0]) is None:
-        return subdirs[0]
-    raise ModelError(
-        f"{path} (from {source}) is not a Vosk model: {problem}; "
-        f"download a model from {MODELS_URL} and unpack it there"
-    )
-
-
-def model_layout_problem(path: Path) -> str | None:
-    """What keeps `path` from being a Vosk model folder, or None when it looks like one.
-
-    Checks the files Kaldi needs before Kaldi is touched: its own errors are cryptic
-    and printed straight to the terminal.
-    """
-    if not path.is_dir():
-        return "not a folder"
-
-    def has(*names: str) -> bool:
-        return any((path / name).is_file() for name in names)
-
-    if not has("am/final.mdl", "final.mdl"):
-        return "no am/final.mdl"
-    if not (path / "conf").is_dir() and not has("mfcc.conf"):
-        return "no conf/ folder"
-    if not has("graph/HCLG.fst", "HCLG.fst") and not (
-        has("graph/HCLr.fst", "HCLr.fst") and has("graph/Gr.fst", "Gr.fst")
-    ):
-        return "no decoding graph (graph/HCLG.fst, or graph/HCLr.fst and graph/Gr.fst)"
-    return None
 
 
 # ---------------------------------------------------------------- model loading
@@ -217,12 +73,14 @@ def transcribe_channel(model: vosk.Model, path: str | Path, channel: int | None,
 
 
 def decode_channel(
-    model: vosk.Model, path: str | Path, channel: int | None, speaker: str, *, limit: Limit | None = None
+    model: vosk.Model, path: str | Path, channel: int | None, speaker: str, *, limit: Limit | None = None,
+    on_seconds: Callable[[float], None] | None = None,
 ) -> ChannelTranscript:
     """Decode one channel with its own recogniser; safe to run channels in parallel threads.
 
     With a `limit`, decoding stops (CallTimeout, Interrupted) when the call runs
-    out of time or the run is interrupted.
+    out of time or the run is interrupted. `on_seconds` hears how much audio was
+    decoded, every few seconds of it (a progress bar).
     """
     import vosk
 
@@ -231,13 +89,18 @@ def decode_channel(
     meter = LoudnessMeter(SAMPLE_RATE)
     words: list[Word] = []
     levels: list[float | None] = []
-    byte_count = 0
+    byte_count = reported = 0
     for chunk in pcm_chunks(path, channel, sample_rate=SAMPLE_RATE, chunk_seconds=LOUDNESS_STEP, limit=limit):
         byte_count += len(chunk)
         levels.append(meter.measure(chunk))
         if recognizer.AcceptWaveform(chunk):
             words.extend(_words(recognizer.Result(), speaker))
+        if on_seconds is not None and byte_count - reported >= PROGRESS_BYTES:
+            on_seconds(decoded_seconds(byte_count - reported, SAMPLE_RATE))
+            reported = byte_count
     words.extend(_words(recognizer.FinalResult(), speaker))
+    if on_seconds is not None and byte_count > reported:
+        on_seconds(decoded_seconds(byte_count - reported, SAMPLE_RATE))
     return ChannelTranscript(tuple(words), decoded_seconds(byte_count, SAMPLE_RATE), tuple(levels), speaker)
 
 

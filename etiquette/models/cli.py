@@ -1,5 +1,5 @@
 """`etiquette models`: list the known Vosk models, download or install one, and show which
-model `check` would use for a language and why. The logic lives in etiquette.models."""
+model `check` would use for a language and why. The logic lives in the rest of etiquette.models."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from rich.table import Table
 
 from etiquette import models
 from etiquette.errors import ModelNotFoundError
-from etiquette.transcribe import resolve_model
 
 models_app = typer.Typer(
     help="Get a speech model: list the known Vosk models, download or install one, show which one `check` uses.",
@@ -67,9 +66,10 @@ def list_models(
     directory: DirOption = None,
     language: Annotated[Optional[str], typer.Option("--language", "-l", help="Only models for this language (en, es-MX...).")] = None,
 ) -> None:
-    """List the official models etiquette knows, and every model installed in the user folder."""
+    """List the official models etiquette knows, every model installed in the user folder, and
+    the installed vosk-model-<language> Python packages (which `check` falls back on)."""
     folder = _folder(directory)
-    roots = [folder, *_project_dirs()]
+    roots = [folder, *models.default_models_dirs()]
     table = Table(title=f"Vosk models (user models folder: {folder})", title_justify="left")
     for column in ("name", "language", "size", "use"):
         table.add_column(column, no_wrap=True, justify="right" if column == "size" else "left")
@@ -86,15 +86,16 @@ def list_models(
             continue
         if language and (model.language is None or not models.language_suits(language, model.language)):
             continue
-        where = str(model.path) if model.problem is None else f"{model.path} (not usable: {model.problem})"
-        table.add_row(model.name, model.language or "?", "", "not in the catalogue", where)
+        table.add_row(model.name, model.language or "?", "", "not in the catalogue", _where(model))
+    for model in models.package_models():
+        if language and not models.language_suits(language, model.language or ""):
+            continue
+        table.add_row(model.name, model.language or "?", "", "Python package", _where(model))
     out.print(table)
 
 
-def _project_dirs() -> list[Path]:
-    from etiquette.transcribe import default_models_dirs
-
-    return default_models_dirs()
+def _where(model: models.InstalledModel) -> str:
+    return str(model.path) if model.problem is None else f"{model.path} (not usable: {model.problem})"
 
 
 @models_app.command("download")
@@ -130,7 +131,7 @@ def model_path(
 ) -> None:
     """Show which model `check` would use for LANGUAGE, and why."""
     try:
-        choice = resolve_model(language, model)
+        choice = models.resolve_model(language, model)
     except ModelNotFoundError as missing:
         raise ModelNotFoundError(f"{missing}; {models.missing_model_hint(language)}") from missing
     out.print(f"{language}: {choice.path}", markup=False, soft_wrap=True)
