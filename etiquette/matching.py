@@ -158,11 +158,15 @@ class Negation:
         return any(tokens[p] in self.conditionals for p in range(max(0, position - 3), position))
 
 
-def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]:
-    """Expand {NAME} vocabulary references and compile with word boundaries.
+_REFERENCE = re.compile(r"\{(W(\d+)(?:-(\d+))?|[A-Z][A-Z0-9_]*)\}")
 
-    A vocabulary entry may itself be a regular expression (`embarg\\w*`), and
-    may mention other vocabulary entries.
+
+def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]:
+    """Expand {NAME} vocabulary references and {W3} gaps, and compile with word boundaries.
+
+    `{W3}` is "up to three more words", `{W1-3}` "one to three". A vocabulary
+    entry may itself be a regular expression (`embarg\\w*`), and may mention
+    other vocabulary entries and gaps.
     """
 
     def expand(text: str, depth: int = 0) -> str:
@@ -170,13 +174,16 @@ def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]
             raise ValueError(f"vocabulary nests too deeply in {source!r}")
 
         def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
+            name, most, fewest_most = match.group(1), match.group(2), match.group(3)
+            if most is not None:
+                low, high = (int(most), int(fewest_most)) if fewest_most else (0, int(most))
+                return rf"(?:[\w']+ ){{{low},{high}}}"
             if name not in vocab:
-                raise KeyError(f"unknown vocabulary {{{name}}} in pattern {source!r}")
+                raise ValueError(f"unknown vocabulary {{{name}}} in pattern {source!r}")
             alternatives = sorted((expand(fold_pattern(v), depth + 1) for v in vocab[name]), key=len, reverse=True)
             return "(?:" + "|".join(alternatives) + ")"
 
-        return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", replace, text)
+        return _REFERENCE.sub(replace, text)
 
     # A match ends at a word boundary, or just after the space a pattern consumed
     # to mark one ("this is (he|she)(?: |$)"); surrounding spaces are trimmed.

@@ -1,18 +1,24 @@
 """Loading the rule files: what the checks look for, per language and jurisdiction.
 
-Each language has one TOML file in `etiquette/rules/` (or a folder given with
-`--rules`). A file holds:
+A rules folder (`etiquette/rules/`, or one given with `--rules`) holds one TOML
+file per language (`en.toml`, `es.toml`) and `audio.toml`, the rules measured
+from the recording itself, which apply to every language. A language file holds:
 
 - `[jurisdictions.X]`: which regions of the language tag map to X, and its
   settings (for example whether the debtor's spouse counts as the consumer);
 - `[text]`: fillers to ignore and how the language negates;
-- `[speaking_rate]`: thresholds;
-- `[vocab]`: named word lists used in patterns as `{NAME}`;
+- `[vocab]`: named word lists used in patterns as `{NAME}`; `{W3}` in a pattern
+  is "up to three more words", `{W1-3}` "one to three";
 - `[cues.NAME]`: conversation cues (someone confirms being the debtor, a
   voicemail greeting, debt talk...), each with patterns and examples;
+- `[explanations]`: the sentences findings explain themselves with, in the language;
+- a settings table for each check that has settings (`[speaking_rate]`);
 - `[[rules]]`: the rules findings are raised under, each with an id, check,
   severity, message, why, known false positives, references per jurisdiction
   and examples that must fire and must not.
+
+Every check, cue and settings table is checked against the check registry when
+the file loads, so a typo fails at once, naming the file and the key.
 """
 
 from __future__ import annotations
@@ -22,17 +28,20 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Mapping
 
-from etiquette.matching import Negation, compile_pattern, fold
+from etiquette.registry import CONTRACT_CHECKS, REGISTRY
 from etiquette.errors import RulesError
-from etiquette.types import Role, Severity, Speaker, Transcript, Word
+from etiquette.language import LanguageTagError, parse_tag
+from etiquette.matching import Negation, compile_pattern
+from etiquette.scenarios import conversation
+from etiquette.settings import settings_from
+from etiquette.types import Severity, Transcript
 
 RULES_DIR = Path(__file__).parent / "rules"
-CHECKS = ("speaking_rate", "third_party_disclosure", "aggressive_language")  # the contract's three
-AUDIO_CHECKS = ("interruptions", "dead_air")  # measured from the recording, any language
+AUDIO_FILE = "audio.toml"
+CHECKS = CONTRACT_CHECKS  # the contract's three, as the labelled sets know them
 
-# Built-in gaps for patterns: {W3} is "up to three more words".
-_GAPS = {f"W{n}": [rf"(?:[\w']+ ){{0,{n}}}"] for n in range(1, 9)}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,10 @@ class Jurisdiction:
     name: str
     regions: tuple[str, ...]
     spouse_is_consumer: bool
+
+
+# Where the call's language has no rule file, audio rules cite their "default" reference.
+NO_JURISDICTION = Jurisdiction(code="default", name="no jurisdiction (no rule file for the language)", regions=(), spouse_is_consumer=False)
 
 
 @dataclass(frozen=True)
@@ -70,19 +83,23 @@ class Rule:
     exceptions: tuple[re.Pattern[str], ...]  # matches overlapping these are not findings ("police report")
     fire: tuple[str, ...]
     pass_: tuple[str, ...]
-    language: str
+    language: str  # "en", "es", or "any" for the rules measured from the audio
 
     def reference(self, jurisdiction: Jurisdiction) -> str:
         return self.references.get(jurisdiction.code) or self.references.get("default", "")
 
 
 @dataclass(frozen=True)
-class RateSettings:
-    threshold_wpm: float
-    window_seconds: float
-    part_seconds: float
-    min_part_wpm: float
-    max_gap_seconds: float
+class Explanations:
+    """The sentences findings are explained with: `key = "template with {fields}"`."""
+
+    templates: Mapping[str, str]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        template = self.templates.get(key)
+        if template is None:
+            raise RulesError(f"no explanation '{key}' in the rule files")
+        return template.format(**values)
 
 
 @dataclass(frozen=True)
@@ -94,14 +111,17 @@ class RuleSet:
     fillers: frozenset[str]
     function_words: frozenset[str]  # never a person's name
     negation: Negation
-    rate: RateSettings
     cues: dict[str, PatternSet]
     rules: tuple[Rule, ...]
+    explain: Explanations
+    settings: Mapping[str, Any] = field(default_factory=dict)  # typed settings per table name
     vocab: dict[str, list[str]] = field(repr=False, default_factory=dict)
 
     def jurisdiction_for(self, language_tag: str) -> Jurisdiction:
-        parts = language_tag.replace("_", "-").split("-")
-        region = parts[1].upper() if len(parts) > 1 else ""
+        try:
+            region = parse_tag(language_tag).region or ""
+        except LanguageTagError:
+            region = ""
         for jurisdiction in self.jurisdictions.values():
             if region and region in jurisdiction.regions:
                 return jurisdiction
@@ -122,33 +142,112 @@ class RuleSet:
         except KeyError:
             raise RulesError(f"{self.path}: missing cue [cues.{name}]") from None
 
+    @property
+    def rate(self):
+        """The speaking-rate settings (kept as a name: the HTML and the tests read them)."""
+        return self.settings["speaking_rate"]
+
+
+@dataclass(frozen=True)
+class AudioRules:
+    """The language-independent rules measured from the recording (audio.toml)."""
+
+    path: Path
+    rules: tuple[Rule, ...]
+    settings: Mapping[str, Any]
+    explain: Explanations
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+# ------------------------------------------------------------------ which files a folder holds
+
 
 def available_languages(rules_dir: Path = RULES_DIR) -> list[str]:
-    return sorted(path.stem for path in rules_dir.glob("*.toml") if path.stem not in NON_LANGUAGE_FILES)
+    """The languages a rules folder has a file for: `xx.toml` whose name is a language tag."""
+    languages = []
+    for path in rules_dir.glob("*.toml"):
+        try:
+            if path.is_file() and parse_tag(path.stem).tag == path.stem:
+                languages.append(path.stem)
+        except LanguageTagError:
+            continue  # audio.toml, notes.toml...
+    return sorted(languages)
 
 
-NON_LANGUAGE_FILES = {"audio", "redaction"}
+def load_rules(language: str, rules_dir: Path = RULES_DIR) -> RuleSet | None:
+    """The rules for a language tag's primary language, or None if the folder has no file for it.
+
+    The file is looked up by name among the files the folder holds, never built
+    from the tag, so a tag cannot point outside the folder.
+    """
+    try:
+        primary = parse_tag(language).language
+    except LanguageTagError:
+        return None
+    if primary not in available_languages(rules_dir):
+        return None
+    return _load_language(primary, rules_dir.resolve())
 
 
 @lru_cache(maxsize=None)
-def load_rules(language: str, rules_dir: Path = RULES_DIR) -> RuleSet | None:
-    """The rules for a language tag's primary language, or None if there is no rule file."""
-    primary = language.replace("_", "-").split("-")[0].lower()
+def _load_language(primary: str, rules_dir: Path) -> RuleSet:
     path = rules_dir / f"{primary}.toml"
-    if not path.is_file():
-        return None
+    data = _read(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
         return _build(primary, path, data)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, re.error) as error:
-        raise RulesError(f"{path}: {type(error).__name__}: {error}") from None
+    except RulesError:
+        raise
+    except (KeyError, TypeError, ValueError, re.error) as error:
+        raise RulesError(f"{path}: {_describe(error)}") from None
+
+
+@lru_cache(maxsize=None)
+def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
+    path = rules_dir / AUDIO_FILE
+    if not path.is_file():
+        path = RULES_DIR / AUDIO_FILE  # a custom --rules folder may hold only language files
+    data = _read(path)
+    try:
+        rules = tuple(_rule(entry, "any", data.get("vocab", {}), path) for entry in _rule_entries(data, path))
+        settings = _settings(data, path)
+        explain = Explanations(dict(data.get("explanations", {})))
+        _check_explanations(explain, REGISTRY.explanation_keys(audio=True), path)
+        return AudioRules(path, rules, settings, explain)
+    except RulesError:
+        raise
+    except (KeyError, TypeError, ValueError, re.error) as error:
+        raise RulesError(f"{path}: {_describe(error)}") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as error:
+        raise RulesError(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise RulesError(f"{path}: not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"{path}: not valid TOML: {error}") from None
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"missing key {error.args[0]!r}"
+    return f"{error}"
+
+
+# ------------------------------------------------------------------ building
 
 
 def _build(language: str, path: Path, data: dict) -> RuleSet:
-    vocab = {**_GAPS, **data.get("vocab", {})}
+    vocab = dict(data.get("vocab", {}))
     text = data["text"]
     negation = text["negation"]
-    rate = data["speaking_rate"]
     jurisdictions = {
         code: Jurisdiction(
             code=code,
@@ -160,31 +259,11 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
     }
     default = data["default_jurisdiction"]
     if default not in jurisdictions:
-        raise ValueError(f"default_jurisdiction {default!r} is not defined")
+        raise RulesError(f"{path}: default_jurisdiction {default!r} is not a [jurisdictions] entry")
     cues = {name: _pattern_set(name, entry, vocab) for name, entry in data.get("cues", {}).items()}
-    rules = []
-    for entry in data.get("rules", []):
-        if entry["check"] not in CHECKS:
-            raise ValueError(f"rule {entry['id']}: unknown check {entry['check']!r}")
-        examples = entry.get("examples", {})
-        rules.append(
-            Rule(
-                id=entry["id"],
-                check=entry["check"],
-                severity=Severity(entry["severity"]),
-                message=entry["message"],
-                why=entry.get("why", ""),
-                false_positives=entry.get("false_positives", ""),
-                references=dict(entry.get("references", {})),
-                patterns=_pattern_set(entry["id"], entry, vocab) if entry.get("patterns") else None,
-                negatable=bool(entry.get("negatable", True)),
-                negation_inside=bool(entry.get("negation_inside", True)),
-                exceptions=tuple(compile_pattern(source, vocab) for source in entry.get("exceptions", [])),
-                fire=tuple(examples.get("fire", [])),
-                pass_=tuple(examples.get("pass", [])),
-                language=language,
-            )
-        )
+    _check_cues(cues, path)
+    explain = Explanations(dict(data.get("explanations", {})))
+    _check_explanations(explain, REGISTRY.explanation_keys(), path)
     return RuleSet(
         language=language,
         path=path,
@@ -203,21 +282,59 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
             weak_after=frozenset(negation.get("weak_after", [])),
             window=int(negation.get("window", 6)),
         ),
-        rate=RateSettings(
-            threshold_wpm=float(rate["threshold_wpm"]),
-            window_seconds=float(rate["window_seconds"]),
-            part_seconds=float(rate["part_seconds"]),
-            min_part_wpm=float(rate["min_part_wpm"]),
-            max_gap_seconds=float(rate["max_gap_seconds"]),
-        ),
         cues=cues,
-        rules=tuple(rules),
+        rules=tuple(_rule(entry, language, vocab, path) for entry in _rule_entries(data, path)),
+        explain=explain,
+        settings=_settings(data, path),
         vocab=vocab,
     )
 
 
+def _rule_entries(data: dict, path: Path) -> list[dict]:
+    entries = data.get("rules")
+    if not isinstance(entries, list) or not entries or not all(isinstance(entry, dict) for entry in entries):
+        raise RulesError(f"{path}: no [[rules]] tables")
+    return entries
+
+
+def _rule(entry: dict, language: str, vocab: dict[str, list[str]], path: Path) -> Rule:
+    rule_id = entry.get("id")
+    if not isinstance(rule_id, str) or not rule_id:
+        raise RulesError(f"{path}: a [[rules]] table has no 'id'")
+    where = f"{path}: rule {rule_id!r}"
+    check = entry.get("check")
+    if check not in REGISTRY:
+        raise RulesError(f"{where}: unknown check {check!r} (known: {', '.join(REGISTRY.names())})")
+    try:
+        severity = Severity(entry.get("severity"))
+    except ValueError:
+        raise RulesError(f"{where}: severity must be low, medium or high") from None
+    examples = entry.get("examples", {})
+    try:
+        return Rule(
+            id=rule_id,
+            check=check,
+            severity=severity,
+            message=str(entry["message"]),
+            why=str(entry.get("why", "")),
+            false_positives=str(entry.get("false_positives", "")),
+            references={str(k): str(v) for k, v in entry.get("references", {}).items()},
+            patterns=_pattern_set(rule_id, entry, vocab) if entry.get("patterns") else None,
+            negatable=bool(entry.get("negatable", True)),
+            negation_inside=bool(entry.get("negation_inside", True)),
+            exceptions=tuple(compile_pattern(source, vocab) for source in entry.get("exceptions", [])),
+            fire=tuple(examples.get("fire", [])),
+            pass_=tuple(examples.get("pass", [])),
+            language=language,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
+        raise RulesError(f"{where}: {_describe(error)}") from None
+
+
 def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> PatternSet:
     sources = tuple(entry["patterns"])
+    if not all(isinstance(source, str) for source in sources):
+        raise ValueError(f"{name}: patterns must be strings")
     examples = entry.get("examples", {})
     return PatternSet(
         name=name,
@@ -229,69 +346,33 @@ def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> Pattern
     )
 
 
+def _check_cues(cues: dict[str, PatternSet], path: Path) -> None:
+    """Every cue a check reads is defined, and every defined cue is read by some check."""
+    wanted = REGISTRY.cues()
+    missing = sorted(wanted - set(cues))
+    if missing:
+        raise RulesError(f"{path}: missing cue(s) {', '.join(f'[cues.{name}]' for name in missing)}")
+    unknown = sorted(set(cues) - wanted)
+    if unknown:
+        raise RulesError(f"{path}: no check reads cue(s) {', '.join(f'[cues.{name}]' for name in unknown)} (a typo?)")
+
+
+def _check_explanations(explain: Explanations, keys: set[str], path: Path) -> None:
+    missing = sorted(keys - set(explain.templates))
+    if missing:
+        raise RulesError(f"{path}: [explanations] lacks {', '.join(missing)}")
+
+
+def _settings(data: dict, path: Path) -> dict[str, Any]:
+    """The typed settings tables the registered checks declare, from this file."""
+    typed: dict[str, Any] = {}
+    for check in REGISTRY:
+        for table, kind in check.settings.items():
+            if table in data:
+                typed[table] = settings_from(kind, data[table], f"{path}: [{table}]")
+    return typed
+
+
 def example_transcript(text: str, language: str, call_id: str = "example") -> Transcript:
-    """A rule example as a transcript: "A: ..." agent and "C: ..." other-party lines.
-
-    A single line without a prefix is one agent turn. Words are spaced at a
-    normal pace, so examples exercise the wording, never the speaking rate.
-    """
-    words: list[Word] = []
-    now = 0.5
-    for line in text.strip().splitlines():
-        who, _, said = line.partition(":") if line[:2] in ("A:", "C:") else ("A", ":", line)
-        speaker = "agent" if who.strip() == "A" else "customer"
-        for token in said.split():
-            words.append(Word(text=token, start=round(now, 3), end=round(now + 0.3, 3), conf=1.0, speaker=speaker))
-            now += 0.4
-        now += 0.8
-    return Transcript(
-        call_id=call_id,
-        language=language,
-        duration=round(now, 3),
-        speakers={"agent": Speaker(Role.AGENT), "customer": Speaker(Role.CUSTOMER)},
-        words=tuple(words),
-    )
-
-
-@dataclass(frozen=True)
-class AudioRules:
-    """The language-independent rules measured from the recording (rules/audio.toml)."""
-
-    path: Path
-    shouting: dict
-    interruptions: dict
-    dead_air: dict
-    rules: tuple[Rule, ...]
-
-    def rule(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
-
-
-# Where the call's language has no rule file, audio rules cite their "default" reference.
-NO_JURISDICTION = Jurisdiction(code="default", name="no jurisdiction (no rule file for the language)", regions=(), spouse_is_consumer=False)
-
-
-@lru_cache(maxsize=None)
-def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
-    path = rules_dir / "audio.toml"
-    if not path.is_file():
-        path = RULES_DIR / "audio.toml"  # a custom --rules folder may hold only language files
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        rules = tuple(
-            Rule(
-                id=entry["id"], check=entry["check"], severity=Severity(entry["severity"]), message=entry["message"],
-                why=entry.get("why", ""), false_positives=entry.get("false_positives", ""),
-                references=dict(entry.get("references", {})), patterns=None, negatable=False, negation_inside=False,
-                exceptions=(), fire=(), pass_=(), language="any",
-            )
-            for entry in data.get("rules", [])
-        )
-        backchannels = tuple(fold(word) for word in data["interruptions"].get("backchannels", []))
-        return AudioRules(path, dict(data["shouting"]), {**data["interruptions"], "backchannels": backchannels},
-                          dict(data["dead_air"]), rules)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
-        raise RulesError(f"{path}: {type(error).__name__}: {error}") from None
+    """A rule example as a transcript (see etiquette.scenarios)."""
+    return conversation(text, language, call_id=call_id)

@@ -1,4 +1,4 @@
-"""The shared vocabulary of every stage: words, transcripts, findings, reports.
+"""The shared vocabulary of every stage: words, transcripts, findings, results.
 
 Everything before `Transcript` produces one; everything after it reads one.
 The objects are frozen so that no stage can quietly change what another one saw.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 
 class Role(str, enum.Enum):
@@ -31,6 +33,18 @@ class Severity(str, enum.Enum):
         return self.rank >= other.rank
 
 
+class Verdict(str, enum.Enum):
+    """What a call's report concludes.
+
+    `incomplete`: no finding fails the call, but some check could not run (no rule
+    file for the language, a mono recording...), so nobody can call it a pass.
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     text: str
@@ -38,6 +52,20 @@ class Word:
     end: float
     conf: float  # recogniser confidence, 0..1
     speaker: str  # a key of Transcript.speakers
+
+
+class SpanOfWords:
+    """Something made of consecutive words (a turn, a stretch of speech): where it starts and ends."""
+
+    words: tuple[Word, ...]
+
+    @property
+    def start(self) -> float:
+        return self.words[0].start
+
+    @property
+    def end(self) -> float:
+        return self.words[-1].end
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +104,11 @@ class Transcript:
 
     @property
     def primary_language(self) -> str:
-        return self.language.split("-")[0].lower()
+        return self.language.replace("_", "-").split("-")[0].lower()
 
     @property
     def region(self) -> str | None:
-        parts = self.language.split("-")
+        parts = self.language.replace("_", "-").split("-")
         return parts[1].upper() if len(parts) > 1 else None
 
     def speakers_with_role(self, role: Role) -> set[str]:
@@ -94,7 +122,7 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    check: str  # speaking_rate | third_party_disclosure | aggressive_language
+    check: str  # the name of the check that raised it (a key of the check registry)
     rule: str  # the rule id in the rule files
     severity: Severity
     speaker: str
@@ -113,10 +141,71 @@ class SkippedCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Series:
+    """A measure over the call that a check computed and a chart can draw (the agent's rate line)."""
+
+    name: str  # the check that measured it
+    speaker: str
+    unit: str  # "wpm"
+    points: tuple[tuple[float, float], ...]  # (call time in seconds, value)
+    threshold: float | None = None
+    caption: str = ""
+
+
+def _frozen(mapping: Mapping) -> Mapping:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Numbers a check measured: per speaker, for the call as a whole, and series to draw.
+
+    Per-speaker and call-level figures are kept apart, so a speaker named "call"
+    never collides with the call's own figures.
+    """
+
+    speakers: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    call: Mapping[str, float] = field(default_factory=dict)
+    series: tuple[Series, ...] = ()
+
+    def __getitem__(self, speaker: str) -> Mapping[str, float]:
+        """One speaker's figures: `metrics["agent"]["wpm"]`."""
+        return self.speakers[speaker]
+
+    def merged(self, other: "Metrics") -> "Metrics":
+        speakers = {key: dict(values) for key, values in self.speakers.items()}
+        for key, values in other.speakers.items():
+            speakers.setdefault(key, {}).update(values)
+        return Metrics(
+            speakers=_frozen({key: _frozen(values) for key, values in speakers.items()}),
+            call=_frozen({**self.call, **other.call}),
+            series=self.series + other.series,
+        )
+
+
+NO_METRICS = Metrics()
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    """What one check returns for one call."""
+
+    findings: tuple[Finding, ...] = ()
+    metrics: Metrics = NO_METRICS
+    notes: tuple[str, ...] = ()
+    incomplete: str = ""  # part of the check could not run, and why (the call is then not a pass)
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """What the checks found in one transcript."""
+    """What the checks found in one transcript, and which of them could not run."""
 
     findings: tuple[Finding, ...]
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    metrics: Metrics = NO_METRICS
     skipped: tuple[SkippedCheck, ...] = ()
     notes: tuple[str, ...] = ()
+
+    def verdict(self, fail_on: Severity) -> Verdict:
+        if any(finding.severity >= fail_on for finding in self.findings):
+            return Verdict.FAIL
+        return Verdict.INCOMPLETE if self.skipped else Verdict.PASS

@@ -21,26 +21,18 @@ from typing import Iterator, Sequence
 
 from etiquette.matching import Utterance
 from etiquette.rulebook import Jurisdiction, PatternSet, RuleSet
-from etiquette.types import Role, Transcript, Word
+from etiquette.types import Role, SpanOfWords, Transcript, Word
 
 
 @dataclass(frozen=True)
-class Turn:
+class Turn(SpanOfWords):
     speaker: str
     role: Role
     utterance: Utterance
 
-    @property
+    @property  # type: ignore[override]
     def words(self) -> tuple[Word, ...]:
         return self.utterance.words
-
-    @property
-    def start(self) -> float:
-        return self.words[0].start
-
-    @property
-    def end(self) -> float:
-        return self.words[-1].end
 
 
 def turns_of(transcript: Transcript, rules: RuleSet) -> list[Turn]:
@@ -90,32 +82,58 @@ class Party(enum.Enum):
 @dataclass(frozen=True)
 class Status:
     party: Party
-    reason: str  # what showed it, in plain words
+    reason: str  # what showed it: a key of the rule file's [explanations] ("reason_" + key)
     since: float | None  # when it was shown
     proxy: str | None = None  # "co-signer" or "spouse": not the debtor, but allowed to hear about the debt
 
 
-UNIDENTIFIED = Status(Party.UNKNOWN, "nobody on the line had confirmed being the debtor", None)
+UNIDENTIFIED = Status(Party.UNKNOWN, "unidentified", None)
 
 _LEADING_WORDS = 4  # an answer's "yes" comes within its first few words
+
+# Why the line has its status: each is an [explanations] key "reason_<name>".
+REASONS = (
+    "unidentified", "denied_name", "agent_spoke_of_debtor", "agent_spoke_to_third_party", "asked_again", "voicemail",
+    "cosigner", "denied_debtor", "spouse_consumer", "spouse_third_party", "someone_else", "handed_phone",
+    "fetching_debtor", "debtor_not_there", "confirmed", "said_yes", "gave_name", "verified",
+)
+
+# The cues the identity timeline reads from a language's rule file.
+IDENTITY_CUES = (
+    "addresses_third_party", "affirmative", "asks_for_debtor", "asks_to_speak_to_debtor_again", "asks_verification",
+    "confirms_identity", "denies_being_debtor", "gives_identity_details", "goes_to_fetch_debtor",
+    "hands_phone_to_someone_else", "identifies_as_cosigner", "identifies_as_someone_else", "identifies_as_spouse",
+    "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor", "voicemail_greeting",
+)
 
 
 def follow_identity(
     turns: Sequence[Turn], rules: RuleSet, jurisdiction: Jurisdiction
 ) -> Iterator[tuple[Turn, Status]]:
-    """Each turn with the status of the line at the moment it started."""
+    """Each turn with the status of the line while it was said.
+
+    For an agent turn that itself shows the listener is not the debtor ("tell
+    her she owes..."), that turn already counts as said to a third party.
+    """
     status = UNIDENTIFIED
     previous_agent: Turn | None = None
     names_asked: set[str] = set()  # every name the agent has asked for so far
     for turn in turns:
-        yield turn, status
         if turn.role is Role.AGENT:
-            status = _after_agent_turn(turn, status, rules)
+            if speaks_to_third_party(turn, status, rules):
+                yield turn, Status(Party.THIRD_PARTY, "agent_spoke_of_debtor", turn.start)
+                status = Status(Party.THIRD_PARTY, "agent_spoke_to_third_party", turn.start)
+            else:
+                yield turn, status
+                if status.party in (Party.DEBTOR, Party.THIRD_PARTY) and has_cue(rules, "asks_to_speak_to_debtor_again", turn.utterance):
+                    status = Status(Party.UNKNOWN, "asked_again", turn.start)
             previous_agent = turn
             names_asked |= _asked_names(turn, rules) or set()
-        elif turn.role is Role.CUSTOMER:
+            continue
+        yield turn, status
+        if turn.role is Role.CUSTOMER:
             if _names_given(rules, "names_denied", turn.utterance) & names_asked:
-                status = Status(Party.THIRD_PARTY, "the other party said they are not the person the agent asked for", turn.start)
+                status = Status(Party.THIRD_PARTY, "denied_name", turn.start)
                 continue
             status = _after_other_turn(turn, status, previous_agent, rules, jurisdiction)
 
@@ -130,13 +148,9 @@ def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
     return status.party is Party.UNKNOWN and has_cue(rules, "speaks_of_debtor", turn.utterance)
 
 
-def _after_agent_turn(turn: Turn, status: Status, rules: RuleSet) -> Status:
-    utterance = turn.utterance
-    if speaks_to_third_party(turn, status, rules):
-        return Status(Party.THIRD_PARTY, "the agent spoke to the other party as someone other than the debtor", turn.start)
-    if status.party in (Party.DEBTOR, Party.THIRD_PARTY) and has_cue(rules, "asks_to_speak_to_debtor_again", utterance):
-        return Status(Party.UNKNOWN, "the agent asked for the debtor again", turn.start)
-    return status
+def describe(status: Status, rules: RuleSet, jurisdiction: Jurisdiction) -> str:
+    """Why the line had this status, in the rule file's language."""
+    return rules.explain(f"reason_{status.reason}", jurisdiction=jurisdiction.name)
 
 
 def _after_other_turn(
@@ -145,36 +159,36 @@ def _after_other_turn(
     said = turn.utterance
     at = turn.start
     if status.party is not Party.DEBTOR and has_cue(rules, "voicemail_greeting", said):
-        return Status(Party.VOICEMAIL, "a voicemail greeting answered", at)
+        return Status(Party.VOICEMAIL, "voicemail", at)
     if has_cue(rules, "identifies_as_cosigner", said):
         # A co-signer who identifies as such is a party to the debt (not a third party).
-        return Status(Party.DEBTOR, "the other party identified as a co-signer of the debt", at, proxy="co-signer")
+        return Status(Party.DEBTOR, "cosigner", at, proxy="co-signer")
     if has_cue(rules, "denies_being_debtor", said):
-        return Status(Party.THIRD_PARTY, "the other party said they are not the debtor or do not know them", at)
+        return Status(Party.THIRD_PARTY, "denied_debtor", at)
     if has_cue(rules, "identifies_as_spouse", said, negatable=True):
         if jurisdiction.spouse_is_consumer:
-            return Status(Party.DEBTOR, f"the debtor's spouse answered ({jurisdiction.name} counts the spouse as the consumer)", at, proxy="spouse")
-        return Status(Party.THIRD_PARTY, "the other party said they are the debtor's spouse", at)
+            return Status(Party.DEBTOR, "spouse_consumer", at, proxy="spouse")
+        return Status(Party.THIRD_PARTY, "spouse_third_party", at)
     if has_cue(rules, "identifies_as_someone_else", said, negatable=True):
-        return Status(Party.THIRD_PARTY, "the other party said they are someone other than the debtor", at)
+        return Status(Party.THIRD_PARTY, "someone_else", at)
     if has_cue(rules, "hands_phone_to_someone_else", said):
-        return Status(Party.THIRD_PARTY, "the phone was handed to someone else", at)
+        return Status(Party.THIRD_PARTY, "handed_phone", at)
     if status.party is not Party.DEBTOR and has_cue(rules, "goes_to_fetch_debtor", said):
-        return Status(Party.UNKNOWN, "the other party went to get the debtor", at)
+        return Status(Party.UNKNOWN, "fetching_debtor", at)
     if status.party is not Party.DEBTOR and has_cue(rules, "says_debtor_is_not_there", said):
-        return Status(Party.THIRD_PARTY, "the other party said the debtor was not there or that it was a wrong number", at)
+        return Status(Party.THIRD_PARTY, "debtor_not_there", at)
     if has_cue(rules, "confirms_identity", said, negatable=True):
-        return Status(Party.DEBTOR, "the other party confirmed being the debtor", at)
+        return Status(Party.DEBTOR, "confirmed", at)
     asked_names = _asked_names(previous_agent, rules) if previous_agent is not None else None
     # A yes or an answered check from a co-signer or consumer spouse keeps them what they are.
     proxy = status.proxy if status.party is Party.DEBTOR else None
     if asked_names is not None and _starts_with(rules, "affirmative", said):
-        return Status(Party.DEBTOR, "the other party said yes when the agent asked for the debtor", at, proxy=proxy)
+        return Status(Party.DEBTOR, "said_yes", at, proxy=proxy)
     if asked_names and _names_given(rules, "names_self", said) & asked_names:
-        return Status(Party.DEBTOR, "the other party gave the name the agent asked for", at)
+        return Status(Party.DEBTOR, "gave_name", at)
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
     if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
-        return Status(Party.DEBTOR, "the other party answered the agent's identity verification", at, proxy=proxy)
+        return Status(Party.DEBTOR, "verified", at, proxy=proxy)
     return status
 
 

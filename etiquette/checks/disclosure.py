@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
-
-from etiquette.checks.conversation import (
-    Party,
-    Status,
-    Turn,
-    cue_spans,
-    follow_identity,
-    has_cue,
-    speaks_to_third_party,
-    starts_with_affirmation,
-)
+from etiquette.checks.context import CallContext
+from etiquette.checks.conversation import IDENTITY_CUES, REASONS, Party, Status, Turn, cue_spans, describe, has_cue, starts_with_affirmation
 from etiquette.checks.evidence import clock, finding_for_span
-from etiquette.rulebook import Jurisdiction, RuleSet
-from etiquette.types import Finding, Role
-
+from etiquette.registry import Check, Need, register
+from etiquette.types import CheckOutput, Finding, Role
 
 # Which rule a debt mention raises, by who was on the line.
 _RULE_FOR_PARTY = {
@@ -27,30 +16,43 @@ _RULE_FOR_PARTY = {
 }
 
 
-def check_disclosure(turns: Sequence[Turn], rules: RuleSet, jurisdiction: Jurisdiction) -> list[Finding]:
-    findings: list[Finding] = []
-    debt_talk = rules.cue("debt_talk")
-    previous: Turn | None = None
-    for turn, status in follow_identity(turns, rules, jurisdiction):
-        if turn.role is Role.AGENT and speaks_to_third_party(turn, status, rules):
-            # "oh, it's his car then -- can you let him know he's three payments behind"
-            status = Status(Party.THIRD_PARTY, "the agent spoke of the debtor as someone else in the same turn", turn.start)
-        if turn.role is Role.AGENT and status.party is not Party.DEBTOR:
-            finding = _disclosure_in(turn, status, previous, rules, jurisdiction, debt_talk)
-            if finding:
-                findings.append(finding)
-        previous = turn
-    return findings
+@register
+class ThirdPartyDisclosure(Check):
+    """Debt talk while the person on the line is not the verified debtor."""
+
+    name = "third_party_disclosure"
+    title = "Third-party disclosure"
+    short = "disclosure"
+    order = 20
+    needs = frozenset({Need.WORD_RULES, Need.ATTRIBUTION})
+    cues = IDENTITY_CUES + ("debt_talk", "declines_to_discuss")
+    explanations = ("since", "debt_mentioned", "debt_confirmed") + tuple(f"reason_{reason}" for reason in REASONS)
+    description = "the agent reveals the debt to anyone but the verified debtor"
+
+    def run(self, context: CallContext) -> CheckOutput:
+        findings: list[Finding] = []
+        previous: Turn | None = None
+        for turn, status in context.identity:
+            if turn.role is Role.AGENT and status.party is not Party.DEBTOR:
+                finding = _disclosure_in(turn, status, previous, context)
+                if finding:
+                    findings.append(finding)
+            previous = turn
+        return CheckOutput(tuple(findings))
 
 
-def _disclosure_in(turn, status: Status, previous: Turn | None, rules, jurisdiction, debt_talk) -> Finding | None:
-    spans = cue_spans(debt_talk, turn.utterance, rules, negatable=True)
-    when = f" (at {clock(status.since)})" if status.since is not None else ""
+def _disclosure_in(turn: Turn, status: Status, previous: Turn | None, context: CallContext) -> Finding | None:
+    rules = context.rules
+    assert rules is not None  # Need.WORD_RULES
+    spans = cue_spans(rules.cue("debt_talk"), turn.utterance, rules, negatable=True)
+    reason = describe(status, rules, context.jurisdiction)
+    since = rules.explain("since", at=clock(status.since)) if status.since is not None else ""
     if spans:
         first, last = spans[0]
         rule = rules.rule(_RULE_FOR_PARTY[status.party])
-        explanation = f"debt mentioned at {clock(turn.utterance.words_for(first, last)[0].start)} while {status.reason}{when}"
-        return finding_for_span(rule, jurisdiction, turn, first, last, explanation)
+        at = clock(turn.utterance.words_for(first, last)[0].start)
+        explanation = rules.explain("debt_mentioned", at=at, reason=reason, since=since)
+        return finding_for_span(rule, context.jurisdiction, turn, first, last, explanation, rules.negation.breakers)
     # "Is this about his debt?" -- "yes, that's right": a confirmation discloses too.
     asked_about_debt = (
         previous is not None
@@ -61,9 +63,7 @@ def _disclosure_in(turn, status: Status, previous: Turn | None, rules, jurisdict
         rules, "declines_to_discuss", turn.utterance
     ):
         rule = rules.rule("debt-confirmed-to-third-party")
-        explanation = (
-            f"at {clock(turn.start)} the agent said yes when the other party asked about the debt,"
-            f" while {status.reason}{when}"
-        )
-        return finding_for_span(rule, jurisdiction, turn, 0, min(3, len(turn.utterance.tokens) - 1), explanation)
+        explanation = rules.explain("debt_confirmed", at=clock(turn.start), reason=reason, since=since)
+        last = min(3, len(turn.utterance.tokens) - 1)
+        return finding_for_span(rule, context.jurisdiction, turn, 0, last, explanation, rules.negation.breakers)
     return None

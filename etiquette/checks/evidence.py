@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from etiquette.checks.conversation import Turn
+from etiquette.matching import fold
 from etiquette.rulebook import Jurisdiction, Rule
 from etiquette.types import Finding
 
-CONTEXT_WORDS = 4  # words of context kept on each side of the matched words
+CONTEXT_WORDS = 2  # words of context kept on each side of the matched words, inside their clause
 MAX_EVIDENCE_WORDS = 30
 
 
@@ -35,13 +36,38 @@ def rule_finding(
 
 
 def finding_for_span(
-    rule: Rule, jurisdiction: Jurisdiction, turn: Turn, first_token: int, last_token: int, explanation: str
+    rule: Rule,
+    jurisdiction: Jurisdiction,
+    turn: Turn,
+    first_token: int,
+    last_token: int,
+    explanation: str,
+    clause_starts: frozenset[str] = frozenset(),
 ) -> Finding:
-    utterance = turn.utterance
-    first_word = max(0, utterance.word_index(first_token) - CONTEXT_WORDS)
-    last_word = min(len(turn.words) - 1, utterance.word_index(last_token) + CONTEXT_WORDS)
-    last_word = min(last_word, first_word + MAX_EVIDENCE_WORDS - 1)
-    said = turn.words[first_word : last_word + 1]
+    """A finding quoting the matched words with a word or two of their clause around them.
+
+    `clause_starts` are the words that open a new clause ("but", "so", "i'm"):
+    context never reaches across one, so the quote is the phrase that matched,
+    not the middle of the next sentence.
+    """
+    words = turn.words
+    first = turn.utterance.word_index(first_token)
+    last = turn.utterance.word_index(last_token)
+    if first > 0 and fold(words[first].text) not in clause_starts:
+        for step in range(1, CONTEXT_WORDS + 2):  # a clause opener just out of reach still starts the quote
+            if first - step < 0:
+                break
+            if fold(words[first - step].text) in clause_starts:
+                first -= step
+                break
+        else:
+            first = max(0, first - CONTEXT_WORDS)
+    for _ in range(CONTEXT_WORDS):
+        if last + 1 >= len(words) or fold(words[last + 1].text) in clause_starts:
+            break
+        last += 1
+    last = min(last, first + MAX_EVIDENCE_WORDS - 1)
+    said = words[first : last + 1]
     return rule_finding(
         rule, jurisdiction, speaker=turn.speaker, start=said[0].start, end=said[-1].end,
         evidence=" ".join(word.text for word in said), explanation=explanation,

@@ -15,12 +15,59 @@ import bisect
 from dataclasses import dataclass
 from typing import Sequence
 
+from etiquette.checks.context import CallContext
 from etiquette.checks.evidence import clock, rule_finding
-from etiquette.rulebook import Jurisdiction, RateSettings, Rule
-from etiquette.types import Word
+from etiquette.registry import Check, Need, register
+from etiquette.rulebook import Explanations, Jurisdiction, Rule
+from etiquette.types import CheckOutput, Finding, Metrics, Series, Word
 
 EVIDENCE_WORDS = 16
 TRIM_SECONDS = 3.0  # resolution of a finding's start and end: a few seconds of speech
+MAX_SERIES_POINTS = 400  # the rate line a chart draws; more points would not show
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    """A language file's [speaking_rate]."""
+
+    threshold_wpm: float  # over a window of the agent's own speech
+    window_seconds: float
+    part_seconds: float  # every part of a flagged window must be fast too...
+    min_part_wpm: float  # ...at least this fast
+    max_gap_seconds: float  # longer gaps are the other party or silence, not speech
+
+
+@register
+class SpeakingRate(Check):
+    """Words a minute on the agent's own speech clock, over windows of their speech."""
+
+    name = "speaking_rate"
+    title = "Speaking rate"
+    short = "rate"
+    order = 10
+    needs = frozenset({Need.WORD_RULES, Need.ATTRIBUTION})
+    settings = {"speaking_rate": RateSettings}
+    explanations = ("speaking_rate", "rate_series")
+    description = "the agent speaks too fast for a listener to follow, sustained"
+
+    def run(self, context: CallContext) -> CheckOutput:
+        rules = context.rules
+        assert rules is not None  # Need.WORD_RULES
+        settings: RateSettings = rules.settings["speaking_rate"]
+        rule = rules.rules_for(self.name)[0]
+        findings: list[Finding] = []
+        speakers: dict[str, dict[str, float]] = {}
+        series = []
+        for agent in context.agents:
+            speech = SpeechClock.of(context.words_by_speaker.get(agent, ()), settings.max_gap_seconds)
+            agent_findings, metrics = check_rate(speech, agent, rule, settings, context.jurisdiction, rules.explain)
+            findings += agent_findings
+            speakers[agent] = metrics.as_dict()
+            series.append(Series(
+                self.name, agent, "wpm", tuple(rate_series(speech, settings)), settings.threshold_wpm,
+                rules.explain("rate_series", window=settings.window_seconds, threshold=settings.threshold_wpm),
+            ))
+        return CheckOutput(tuple(findings), Metrics(speakers=speakers, series=tuple(series)))
 
 
 @dataclass(frozen=True)
@@ -102,9 +149,10 @@ def _sustained(speech: SpeechClock, start: float, end: float, settings: RateSett
     return all(speech.wpm(a, b) >= settings.min_part_wpm for a, b in zip(edges, edges[1:]))
 
 
-def check_rate(agent_words: Sequence[Word], speaker: str, rule: Rule, settings: RateSettings, jurisdiction: Jurisdiction):
+def check_rate(
+    speech: SpeechClock, speaker: str, rule: Rule, settings: RateSettings, jurisdiction: Jurisdiction, explain: Explanations
+) -> tuple[list[Finding], RateMetrics]:
     """Findings (one per fast stretch) and the metrics for the report."""
-    speech = SpeechClock.of(agent_words, settings.max_gap_seconds)
     metrics, windows = measure_rate(speech, settings)
     findings = []
     for start, end in _merge(windows):
@@ -117,15 +165,34 @@ def check_rate(agent_words: Sequence[Word], speaker: str, rule: Rule, settings: 
         findings.append(
             rule_finding(
                 rule, jurisdiction, speaker=speaker, start=stretch[0].start, end=stretch[-1].end, evidence=evidence,
-                explanation=(
-                    f"the agent averaged {rate:.0f} words a minute over {end - start:.0f} s of their own speech"
-                    f" from {clock(stretch[0].start)} to {clock(stretch[-1].end)}"
-                    f" (threshold {settings.threshold_wpm:.0f}, every {settings.part_seconds:.0f} s part"
-                    f" at least {settings.min_part_wpm:.0f})"
+                explanation=explain(
+                    "speaking_rate", rate=rate, seconds=end - start, start=clock(stretch[0].start),
+                    end=clock(stretch[-1].end), threshold=settings.threshold_wpm, part=settings.part_seconds,
+                    min_part=settings.min_part_wpm,
                 ),
             )
         )
     return findings, metrics
+
+
+def rate_series(speech: SpeechClock, settings: RateSettings) -> list[tuple[float, float]]:
+    """(call time, words a minute over the agent's last window of speech) at each of the agent's words.
+
+    The window is on the agent's own speech clock, as the check measures it;
+    before a full window of speech the rate so far is used (once there are ten
+    seconds of it). Thinned to at most MAX_SERIES_POINTS points.
+    """
+    width = settings.window_seconds
+    points = []
+    for word, end in zip(speech.words, speech.ends):
+        low = max(0.0, end - width)
+        if end - low < min(width, 10.0):
+            continue
+        points.append((round(word.end, 2), round(speech.wpm(low, end), 1)))
+    if len(points) > MAX_SERIES_POINTS:
+        step = len(points) / MAX_SERIES_POINTS
+        points = [points[int(i * step)] for i in range(MAX_SERIES_POINTS)] + [points[-1]]
+    return points
 
 
 def _trim(speech: SpeechClock, start: float, end: float, settings: RateSettings) -> tuple[float, float]:

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 from typing import Sequence
 
 from etiquette.checks.evidence import clock, rule_finding
-from etiquette.rulebook import Jurisdiction, Rule
+from etiquette.rulebook import Explanations, Jurisdiction, Rule
 from etiquette.types import Finding, Loudness, Word
+
+
+@dataclass(frozen=True)
+class ShoutingSettings:
+    """audio.toml [shouting]."""
+
+    rise_db: float  # above the agent's median level while speaking
+    window_seconds: float  # averaged over this long
+    speech_floor_lufs: float  # quieter blocks are pauses or line noise, not speech
 
 
 def _power(lufs: float | None) -> float:
@@ -38,26 +48,29 @@ def loudness_metrics(loudness: Loudness, words: Sequence[Word], floor: float) ->
     if not blocks:
         return {}
     values = [loudness.values[i] for i in blocks]
-    return {"loudness_median_lufs": round(statistics.median(values), 1), "loudness_peak_lufs": round(max(values), 1)}
+    return {"loudness_median_lufs": round(statistics.median(values), 1), "loudness_peak_lufs": round(max(values), 1)}  # type: ignore[type-var, arg-type]
 
 
 def check_shouting(
-    loudness: Loudness, words: Sequence[Word], speaker: str, rule: Rule, settings: dict, jurisdiction: Jurisdiction
+    loudness: Loudness, words: Sequence[Word], speaker: str, rule: Rule, settings: ShoutingSettings,
+    jurisdiction: Jurisdiction, explain: Explanations,
 ) -> list[Finding]:
-    floor = float(settings["speech_floor_lufs"])
-    blocks = speech_blocks(loudness, words, floor)
+    blocks = speech_blocks(loudness, words, settings.speech_floor_lufs)
     if len(blocks) < 4:  # too little speech to know the agent's normal level
         return []
-    median = statistics.median(loudness.values[i] for i in blocks)
-    span = max(1, round(float(settings["window_seconds"]) / loudness.step))
+    median = statistics.median(loudness.values[i] for i in blocks)  # type: ignore[type-var]
+    span = max(1, round(settings.window_seconds / loudness.step))
     spoken = set(blocks)
+    powers = [_power(value) for value in loudness.values]
+    running = sum(powers[:span])  # the window's total power, slid one block at a time
     loud: list[tuple[int, float]] = []  # (first block of a loud window, its level)
-    for first in range(0, len(loudness.values) - span + 1):
-        window = range(first, first + span)
-        if not spoken.intersection(window):
+    for first in range(0, len(powers) - span + 1):
+        if first:
+            running += powers[first + span - 1] - powers[first - 1]
+        if not spoken.intersection(range(first, first + span)):
             continue
-        level = _lufs(sum(_power(loudness.values[i]) for i in window) / span)
-        if level is not None and level - median >= float(settings["rise_db"]):
+        level = _lufs(max(running, 0.0) / span)
+        if level is not None and level - median >= settings.rise_db:
             loud.append((first, level))
     findings = []
     for stretch in _stretches(loud, span):
@@ -68,9 +81,8 @@ def check_shouting(
             rule_finding(
                 rule, jurisdiction, speaker=speaker, start=round(start, 2), end=round(end, 2),
                 evidence=" ".join(w.text for w in said[:20]) or "(no words recognised)",
-                explanation=(
-                    f"the agent's voice was {peak - median:.1f} dB above their median level ({median:.1f} LUFS)"
-                    f" for {end - start:.1f} s, from {clock(start)} to {clock(end)}"
+                explanation=explain(
+                    "shouting", rise=peak - median, median=median, seconds=end - start, start=clock(start), end=clock(end)
                 ),
             )
         )
