@@ -1,8 +1,10 @@
 """Scoring checks against labelled calls (`etiquette eval`).
 
-Labels follow ../shared/eval: `labels.json` maps each call id to
-`{"expect": [checks...], "language": TAG, "note": "..."}`. A call counts as
-raising a check when its result holds at least one finding of that check.
+A labelled set is either transcripts with a `labels.json` (as in ../shared/eval:
+call id -> `{"expect": [checks...], "language": TAG, "note": "..."}`) or `.call`
+scenario files, whose headers carry the same. A call counts as raising a check
+when its result holds at least one finding of that check. A set is scored on
+the contract's three checks plus every check some call in it expects.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etiquette.checks import run_checks
-from etiquette.errors import InputError
-from etiquette.rulebook import CHECKS, RULES_DIR, load_audio_rules, load_rules
+from etiquette.errors import EtiquetteError, InputError
+from etiquette.registry import CONTRACT_CHECKS
+from etiquette.rulebook import RULES_DIR, load_audio_rules, load_rules
+from etiquette.scenarios import ScenarioError, read_call
 from etiquette.transcripts import read_transcript
+from etiquette.types import Transcript
 
 
 @dataclass
@@ -50,11 +55,13 @@ class Mistake:
 
 @dataclass
 class Evaluation:
+    checks: list[str] = field(default_factory=list)
     tallies: dict[tuple[str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
     mistakes: list[Mistake] = field(default_factory=list)
     calls: int = 0
     unlabelled: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)  # "file: what is wrong"
 
     @property
     def languages(self) -> list[str]:
@@ -62,7 +69,7 @@ class Evaluation:
 
     def add(self, call_id: str, language: str, expected: set[str], raised: set[str], note: str) -> None:
         self.calls += 1
-        for check in CHECKS:
+        for check in self.checks:
             want, got = check in expected, check in raised
             tally = self.tallies[(check, language)]
             if want and got:
@@ -85,20 +92,41 @@ def load_labels(path: Path) -> dict[str, dict]:
     return labels
 
 
-def evaluate(folder: Path, labels_path: Path | None = None, rules_dir: Path = RULES_DIR) -> Evaluation:
-    labels = load_labels(labels_path or folder / "labels.json")
+def labelled_calls(folder: Path, labels_path: Path | None = None) -> tuple[list[tuple[Transcript, dict]], Evaluation]:
+    """Every labelled call of a folder: its transcript and its label."""
     result = Evaluation()
-    seen = set()
+    calls: list[tuple[Transcript, dict]] = []
+    labels_file = labels_path or folder / "labels.json"
+    labels = load_labels(labels_file) if labels_file.is_file() else {}
+    for path in sorted(folder.rglob("*.call")):
+        try:
+            transcript, scenario = read_call(path)
+        except (OSError, ScenarioError) as error:
+            result.broken.append(f"{path}: {error}")
+            continue
+        label = {"expect": scenario.expect, "language": transcript.language, "note": scenario.meta.get("note", "")}
+        calls.append((transcript, labels.get(transcript.call_id, label)))
     for path in sorted(folder.rglob("*.transcript.json")):
-        transcript = read_transcript(path)
-        label = labels.get(transcript.call_id)
-        if label is None:
+        try:
+            transcript = read_transcript(path)
+        except EtiquetteError as error:
+            result.broken.append(f"{path}: {error}")
+            continue
+        if transcript.call_id not in labels:
             result.unlabelled.append(transcript.call_id)
             continue
-        seen.add(transcript.call_id)
+        calls.append((transcript, labels[transcript.call_id]))
+    result.missing = sorted(set(labels) - {transcript.call_id for transcript, _ in calls})
+    return calls, result
+
+
+def evaluate(folder: Path, labels_path: Path | None = None, rules_dir: Path = RULES_DIR) -> Evaluation:
+    calls, result = labelled_calls(folder, labels_path)
+    expected_anywhere = {check for _, label in calls for check in label.get("expect", [])}
+    result.checks = list(CONTRACT_CHECKS) + sorted(expected_anywhere - set(CONTRACT_CHECKS))
+    for transcript, label in calls:
         checked = run_checks(transcript, load_rules(transcript.language, rules_dir), load_audio_rules(rules_dir))
         raised = {finding.check for finding in checked.findings}
-        language = label.get("language", transcript.language).split("-")[0]
+        language = str(label.get("language", transcript.language)).replace("_", "-").split("-")[0]
         result.add(transcript.call_id, language, set(label.get("expect", [])), raised, label.get("note", ""))
-    result.missing = sorted(set(labels) - seen)
     return result

@@ -1,10 +1,23 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Writing files safely: atomic replaces, spooled outputs, and one run per output folder.
+
+- `atomic_write_text`: a reader sees the old file or the new one, never half of one.
+- `AtomicFile`: the same for a file written piece by piece (a long export).
+- `Spool`: pieces written to a temporary file as they come and read back in any
+  order at the end, so a batch's outputs never sit in memory.
+- `RunLock`: an output folder is used by one run at a time; every temporary file
+  a run makes has this module's prefix, so a new run removes only what a killed
+  run left behind, never someone else's files.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from pathlib import Path
+from typing import IO, Iterator
+
+TEMP_PREFIX = ".etiquette-"
 
 
 def _umask() -> int:
@@ -13,16 +26,112 @@ def _umask() -> int:
     return mask
 
 
+def _temporary(folder: Path, mode: str = "w") -> tuple[IO, Path]:
+    # A short name of our own: a long final name plus a suffix could exceed NAME_MAX.
+    handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
+    os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
+    stream = os.fdopen(handle, mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else "")
+    return stream, Path(name)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes it private; a report is an ordinary file
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with AtomicFile(path) as stream:
+        stream.write(text)
+
+
+class AtomicFile:
+    """`with AtomicFile(path) as f: f.write(...)`: the file appears complete, or not at all."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream, self._temporary = _temporary(path.parent)
+
+    def write(self, text: str) -> None:
+        self._stream.write(text)
+
+    def commit(self) -> None:
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+        os.replace(self._temporary, self.path)
+
+    def discard(self) -> None:
+        self._stream.close()
+        self._temporary.unlink(missing_ok=True)
+
+    def __enter__(self) -> "AtomicFile":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            try:
+                self.commit()
+            except BaseException:
+                self.discard()
+                raise
+        else:
+            self.discard()
+
+
+class Spool:
+    """Text pieces kept in a temporary file, each under a sort key, read back in key order."""
+
+    def __init__(self, folder: Path):
+        self._stream, self._path = _temporary(folder, "w+b")
+        self._index: list[tuple[object, int, int]] = []  # (key, offset, length)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, key: object, text: str) -> None:
+        data = text.encode("utf-8")
+        self._stream.seek(0, os.SEEK_END)
+        self._index.append((key, self._stream.tell(), len(data)))
+        self._stream.write(data)
+
+    def in_order(self) -> Iterator[str]:
+        for _, offset, length in sorted(self._index, key=lambda item: item[0]):  # type: ignore[arg-type, return-value]
+            self._stream.seek(offset)
+            yield self._stream.read(length).decode("utf-8")
+
+    def close(self) -> None:
+        self._stream.close()
+        self._path.unlink(missing_ok=True)
+
+
+class FolderBusy(Exception):
+    """Another run holds the output folder."""
+
+
+class RunLock:
+    """An exclusive lock on an output folder for the length of a run, released when the run ends
+    or dies. The folder itself is locked, so no lock file is left in it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FolderBusy(f"{self.folder} is being written by another etiquette run; "
+                             "wait for it to finish or choose another --out") from None
+        self._fd = fd
+        remove_stale_temporaries(self.folder)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Our temporaries a killed run left behind (called with the folder's lock held: none is in use)."""
+    for stale in folder.glob(f"{TEMP_PREFIX}*.tmp"):
+        stale.unlink(missing_ok=True)

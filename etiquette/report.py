@@ -1,19 +1,41 @@
-"""Report writers: one JSON report per call, one summary.csv per run."""
+"""A call's report (typed) and its JSON form, `<call_id>.report.json`.
+
+The report is what every writer receives: the summary CSV, the exports, the
+HTML page and the database all read this object, never the JSON file.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from etiquette.files import atomic_write_text
-from etiquette.rulebook import CHECKS
-from etiquette.types import CheckResult, Finding, Severity, Transcript
+from etiquette.registry import REGISTRY
+from etiquette.types import CheckResult, Finding, Severity, Transcript, Verdict
 
 SCHEMA = "etiquette.report/1"
+
+
+@dataclass(frozen=True)
+class FailOn:
+    """What fails a call: findings at or above `severity`; with `incomplete`, unchecked calls too (exit status)."""
+
+    severity: Severity = Severity.MEDIUM
+    incomplete: bool = False
+
+    @classmethod
+    def parse(cls, values: list[str] | str | None) -> "FailOn":
+        """`--fail-on high`, `--fail-on medium,incomplete`: a severity and/or `incomplete`."""
+        severity, incomplete = None, False
+        items = [values] if isinstance(values, str) else (values or [])
+        for item in (part.strip().lower() for value in items for part in value.split(",")):
+            if item == "incomplete":
+                incomplete = True
+            elif item in {s.value for s in Severity} and severity is None:
+                severity = Severity(item)
+            elif item:
+                raise ValueError(f"{item!r} is not low, medium, high or incomplete (one severity, and/or incomplete)")
+        return cls(severity or Severity.MEDIUM, incomplete)
 
 
 @dataclass(frozen=True)
@@ -21,76 +43,81 @@ class CallReport:
     transcript: Transcript
     result: CheckResult
     source: str  # the input the words came from
-    fail_on: Severity
+    fail_on: FailOn = field(default_factory=FailOn)
     jurisdiction: str | None = None
     audio: str | None = None  # a paired audio file that was not transcribed
     transcript_path: str | None = None  # where this run saved the transcript
-    input_sha256: str | None = None  # content of `source`, so a later run can skip an unchanged call
+    input_sha256: str | None = None  # content of `source`
     settings: str | None = None  # fingerprint of the rules and options that produced it
+    redacted: bool = False
 
     @property
     def call_id(self) -> str:
         return self.transcript.call_id
 
     @property
-    def failing(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.result.findings if f.severity >= self.fail_on)
+    def findings(self) -> tuple[Finding, ...]:
+        return self.result.findings
 
     @property
-    def verdict(self) -> str:
-        return "fail" if self.failing else "pass"
+    def verdict(self) -> Verdict:
+        return self.result.verdict(self.fail_on.severity)
 
-    def summary(self) -> "ReportSummary":
-        counts = {check: sum(1 for f in self.result.findings if f.check == check) for check in CHECKS}
-        return ReportSummary(self.verdict, self.transcript.language, self.transcript.duration, len(self.result.findings), counts)
+    @property
+    def verdict_reason(self) -> str:
+        """Why a call is `incomplete`: the checks that did not (fully) run."""
+        if self.verdict is not Verdict.INCOMPLETE:
+            return ""
+        return "; ".join(f"{skipped.check}: {skipped.reason}" for skipped in self.result.skipped)
 
+    def counts(self) -> dict[str, int]:
+        """Findings per check, every registered check present (and any other check a finding names)."""
+        counts = {name: 0 for name in REGISTRY.names()}
+        for finding in self.result.findings:
+            counts[finding.check] = counts.get(finding.check, 0) + 1
+        return counts
 
-@dataclass(frozen=True)
-class ReportSummary:
-    """What the summary and the terminal table show of a report (fresh or from an earlier run)."""
+    def severities(self) -> dict[str, int]:
+        counts = {severity.value: 0 for severity in Severity}
+        for finding in self.result.findings:
+            counts[finding.severity.value] += 1
+        return counts
 
-    verdict: str
-    language: str
-    duration: float
-    findings: int
-    per_check: dict[str, int]
-
-    def count(self, check: str) -> int:
-        return self.per_check.get(check, 0)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ReportSummary":
-        findings = data.get("findings", [])
-        counts = {check: sum(1 for f in findings if f.get("check") == check) for check in CHECKS}
-        return cls(data["verdict"], data["language"], float(data["duration"]), len(findings), counts)
+    def without_transcript_words(self) -> "CallReport":
+        """The report with an empty word list: for what outlives the writers (summaries)."""
+        return replace(self, transcript=replace(self.transcript, words=(), loudness={}))
 
 
 def report_to_dict(report: CallReport) -> dict[str, Any]:
     transcript = report.transcript
+    result = report.result
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "call_id": transcript.call_id,
         "source": report.source,
         "language": transcript.language,
         "duration": round(transcript.duration, 3),
-        "verdict": report.verdict,
-        "fail_on": report.fail_on.value,
-        "metrics": report.result.metrics,
-        "findings": [finding_to_dict(finding) for finding in report.result.findings],
-        "skipped_checks": [{"check": s.check, "reason": s.reason} for s in report.result.skipped],
-        "notes": list(report.result.notes),
+        "verdict": report.verdict.value,
+        "fail_on": report.fail_on.severity.value,
+        "metrics": {speaker: dict(values) for speaker, values in result.metrics.speakers.items()},
+        "call_metrics": dict(result.metrics.call),
+        "findings": [finding_to_dict(finding) for finding in result.findings],
+        "skipped_checks": [{"check": s.check, "reason": s.reason} for s in result.skipped],
+        "notes": list(result.notes),
         "speaker_attribution": transcript.has_attribution,
     }
-    if report.jurisdiction:
-        data["jurisdiction"] = report.jurisdiction
-    if report.audio:
-        data["audio"] = report.audio
-    if report.transcript_path:
-        data["transcript"] = report.transcript_path
-    if report.input_sha256:
-        data["input_sha256"] = report.input_sha256
-    if report.settings:
-        data["settings"] = report.settings
+    if report.verdict_reason:
+        data["verdict_reason"] = report.verdict_reason
+    optional = {
+        "jurisdiction": report.jurisdiction,
+        "audio": report.audio,
+        "transcript": report.transcript_path,
+        "input_sha256": report.input_sha256,
+        "settings": report.settings,
+    }
+    data.update({key: value for key, value in optional.items() if value})
+    if report.redacted:
+        data["redacted"] = True
     return data
 
 
@@ -109,59 +136,5 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def write_report(report: CallReport, out_dir: Path, redact: bool = False) -> Path:
-    """Write `<call_id>.report.json` atomically; with `redact`, personal data in the evidence is masked."""
-    data = report_to_dict(report)
-    if redact:
-        from etiquette.redact import redact_report_dict
-
-        data = redact_report_dict(data)
-    path = out_dir / f"{report.call_id}.report.json"
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-    return path
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    """One input of the run and what became of it.
-
-    status: "ok" (checked now), "unchanged" (its report from an earlier run is
-    still valid), "paired" (an audio file checked through its transcript),
-    "error" (the one-line reason is in `error`) or "interrupted".
-    """
-
-    input: str
-    call_id: str | None
-    status: str = "ok"
-    summary: ReportSummary | None = None
-    error: str | None = None
-    note: str | None = None
-
-
-SUMMARY_COLUMNS = ["input", "call_id", "status", "verdict", "language", "duration", "findings",
-                   *CHECKS, "report", "error"]
-
-
-def write_summary(rows: Iterable[SummaryRow], out_dir: Path) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SUMMARY_COLUMNS)
-    for row in rows:
-        summary = row.summary
-        writer.writerow(
-            [
-                row.input,
-                row.call_id or "",
-                row.status,
-                summary.verdict if summary else "",
-                summary.language if summary else "",
-                f"{summary.duration:.1f}" if summary else "",
-                summary.findings if summary else "",
-                *[(summary.count(check) if summary else "") for check in CHECKS],
-                f"{row.call_id}.report.json" if summary or row.status == "paired" else "",
-                row.error or row.note or "",
-            ]
-        )
-    path = out_dir / "summary.csv"
-    atomic_write_text(path, buffer.getvalue())
-    return path
+def render_report(report: CallReport) -> str:
+    return json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n"

@@ -151,8 +151,8 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
     return data
 
 
-def write_transcript(transcript: Transcript, path: Path, extra: dict[str, Any] | None = None) -> None:
-    """Write atomically, one word a line: readable and diff-friendly.
+def transcript_to_json(transcript: Transcript, extra: dict[str, Any] | None = None) -> str:
+    """The transcript file's text, one word a line: readable and diff-friendly.
 
     `extra` adds fields of the tool's own (the contract allows them), such as the
     digest of the audio it was transcribed from.
@@ -164,7 +164,10 @@ def write_transcript(transcript: Transcript, path: Path, extra: dict[str, Any] |
     if loudness is not None:  # one line per speaker, not one line per number
         lines = ",\n  ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in loudness["speakers"].items())
         head += f',\n "loudness": {{"step": {loudness["step"]}, "speakers": {{\n  {lines}\n }}}}'
-
     body = ",\n  ".join(json.dumps(word, ensure_ascii=False) for word in words)
-    text = head + ',\n "words": [' + ("\n  " + body + "\n " if words else "") + "]\n}\n"
-    atomic_write_text(path, text)
+    return head + ',\n "words": [' + ("\n  " + body + "\n " if words else "") + "]\n}\n"
+
+
+def write_transcript(transcript: Transcript, path: Path, extra: dict[str, Any] | None = None) -> None:
+    """Write atomically (see `transcript_to_json`)."""
+    atomic_write_text(path, transcript_to_json(transcript, extra))

@@ -1,0 +1,356 @@
+"""Running a batch: plan the calls, transcribe what needs it, check, hand every call to the writers.
+
+Resuming. Every call is checked again from its transcript (checking is cheap);
+a call whose report from an earlier run says exactly the same is `unchanged`
+and its file is left alone. A transcript this tool wrote records the SHA-256
+of its audio, so a re-run never transcribes the same audio twice.
+
+Parallel work. Transcription is the cost: calls are decoded on worker threads
+(Vosk releases the GIL), all sharing one loaded model per language and at most
+`jobs` channels decoding at once. Checking and writing happen on the calling
+thread, one call at a time, so the outputs do not depend on the number of
+workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from etiquette import __version__
+from etiquette.audio import Limit, probe
+from etiquette.checks import run_checks
+from etiquette.errors import EtiquetteError, Interrupted, ModelError
+from etiquette.models.locate import MODELS_URL
+from etiquette.files import RunLock, atomic_write_text
+from etiquette.outcome import BatchTotals, CallOutcome, ExitStatus, Status
+from etiquette.pipeline.options import CheckOptions
+from etiquette.pipeline.plan import PlannedCall, plan, shown
+from etiquette.pipeline.transcription import AudioCall, silent, transcribe_call
+from etiquette.redact import is_redacted, redact_report, redact_transcript
+from etiquette.report import CallReport, render_report
+from etiquette.rulebook import available_languages, load_audio_rules, load_rules
+from etiquette.transcripts import SUFFIX as TRANSCRIPT_SUFFIX
+from etiquette.transcripts import read_transcript, transcript_to_json
+from etiquette.types import Transcript
+from etiquette.writers import Writer, WriterOptions, writers_for
+from etiquette.writers.report_json import report_path
+
+
+class Progress(Protocol):
+    """What a run tells the terminal while it works."""
+
+    def started(self, calls: int) -> None: ...
+
+    def audio_queued(self, seconds: float) -> None: ...
+
+    def decoded(self, seconds: float) -> None: ...  # from worker threads, as audio is decoded
+
+    def finished(self, outcome: CallOutcome) -> None: ...
+
+
+@dataclass
+class RunResult:
+    totals: BatchTotals
+    status: ExitStatus
+    written: list[Path] = field(default_factory=list)
+    model_message: str | None = None  # why audio could not be transcribed, said once
+    output_errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.code
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def run_batch(
+    inputs: Iterable[Path],
+    options: CheckOptions,
+    progress: Progress | None = None,
+    confirm_download: Callable[[object], bool] | None = None,
+    download_progress: Callable[[str, int, int | None], None] | None = None,
+    status: ExitStatus | None = None,
+) -> RunResult:
+    """Check every call; every input ends up as one row of the summary.
+
+    With no speech model installed for the audio's language, `confirm_download`
+    (asked with the catalogue entry) may agree to download one; it is never
+    asked when `options.offline`. `status` (the command's) is kept up to date as calls finish.
+    """
+    load_audio_rules(options.rules_dir)  # a broken rule file stops the run here, in one line
+    for language in available_languages(options.rules_dir):
+        load_rules(language, options.rules_dir)
+    planned = plan(inputs, options.out_dir)
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(options.out_dir):
+        batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress, status)
+        try:
+            batch.run(planned.calls, planned.problems)
+        finally:
+            batch.finish()
+    return batch.result
+
+
+class _Batch:
+    def __init__(self, options: CheckOptions, progress: Progress | None, confirm_download, download_progress,
+                 status: ExitStatus | None):
+        self.options = options
+        self.progress = progress
+        self.confirm_download = confirm_download
+        self.download_progress = download_progress
+        self.settings = options.fingerprint()
+        self.result = RunResult(BatchTotals(), status or ExitStatus(options.fail_on))
+        self.writers: list[Writer] = writers_for(
+            list(options.formats), WriterOptions(options.out_dir, options.redact, options.rules_dir))
+        self.models: dict[str, tuple[Path, object] | ModelError] = {}
+        self.cancel = threading.Event()
+        self.slots = threading.Semaphore(max(1, options.jobs))
+
+    # -- handing calls to the writers
+
+    def deliver(self, outcome: CallOutcome) -> None:
+        if outcome.report is not None and self.options.redact:
+            outcome = CallOutcome(outcome.input, outcome.call_id, outcome.order, outcome.status,
+                                  redact_report(outcome.report), outcome.error, outcome.note)
+        try:
+            for writer in self.writers:
+                writer.add(outcome)
+        except OSError as error:
+            outcome = CallOutcome(outcome.input, outcome.call_id, outcome.order, Status.ERROR,
+                                  error=f"cannot write its outputs in {shown(self.options.out_dir)}: {error.strerror or error}")
+            self.result.status.output_failed = True
+        light = outcome if outcome.report is None else CallOutcome(
+            outcome.input, outcome.call_id, outcome.order, outcome.status, outcome.report.without_transcript_words(),
+            outcome.error, outcome.note)
+        self.result.totals.add(light)
+        self.result.status.call_done(light)
+        if self.progress:
+            self.progress.finished(light)
+
+    def finish(self) -> None:
+        for writer in self.writers:
+            try:
+                path = writer.finish(self.result.totals)
+                if path is not None:
+                    self.result.written.append(path)
+            except OSError as error:
+                self.result.status.output_failed = True
+                self.result.output_errors.append(f"{shown(writer.path)}: cannot write: {error.strerror or error}")
+            finally:
+                writer.close()
+
+    # -- the calls
+
+    def run(self, calls: list[PlannedCall], problems: list[CallOutcome]) -> None:
+        if self.progress:
+            self.progress.started(len(calls) + len(problems))
+        for problem in problems:
+            self.deliver(problem)
+        to_transcribe: list[tuple[PlannedCall, str]] = []
+        retranscribe = self.options.retranscribe
+        for call in calls:
+            source = call.source(retranscribe)
+            try:
+                digest = sha256_of(source)
+            except OSError as error:
+                self.deliver(self._error(call, source, EtiquetteError(f"cannot read: {error.strerror or error}")))
+                continue
+            if not call.uses_audio(retranscribe):
+                self._guarded(call, source, lambda: read_transcript(source), digest)
+            elif (saved := self._saved_transcript(call, digest)) is not None:
+                self._guarded(call, source, lambda saved=saved: saved, digest, transcript_path=self._transcript_path(call))
+            else:
+                to_transcribe.append((call, digest))
+        if to_transcribe:
+            self._transcribe_all(to_transcribe)
+        for call in calls:
+            if call.audio_path and call.transcript_path and not retranscribe:
+                note = (f"checked through its transcript {shown(call.transcript_path)} "
+                        "(use --retranscribe to transcribe the audio)")
+                self.deliver(CallOutcome(shown(call.audio_path), call.call_id, call.order, Status.PAIRED, note=note))
+
+    def _error(self, call: PlannedCall, source: Path, error: Exception) -> CallOutcome:
+        status = Status.INTERRUPTED if isinstance(error, Interrupted) else Status.ERROR
+        return CallOutcome(shown(source), call.call_id, call.order, status, error=str(error))
+
+    def _guarded(self, call: PlannedCall, source: Path, transcript: Callable[[], Transcript], digest: str,
+                 transcript_path: Path | None = None) -> None:
+        """Check one call; anything that goes wrong is that call's error, never the batch's."""
+        try:
+            outcome = self._check(call, source, transcript(), digest, transcript_path)
+        except EtiquetteError as error:
+            outcome = self._error(call, source, error)
+        except Exception as error:  # a bug: this call fails, the batch goes on
+            if self.options.debug:
+                traceback.print_exc()
+            outcome = self._error(call, source, EtiquetteError(
+                f"internal error while checking this call ({type(error).__name__}); run again with --debug for the traceback"))
+        self.deliver(outcome)
+
+    def _check(self, call: PlannedCall, source: Path, transcript: Transcript, digest: str,
+               transcript_path: Path | None) -> CallOutcome:
+        if not transcript.words:
+            # Nothing said is nothing checked: a silent call must never read as a pass.
+            raise EtiquetteError("the transcript has no words: nothing to check (a silent or empty recording?)")
+        rules = load_rules(transcript.language, self.options.rules_dir)
+        checked = run_checks(transcript, rules, load_audio_rules(self.options.rules_dir))
+        report = CallReport(
+            transcript=transcript,
+            result=checked,
+            source=shown(source),
+            fail_on=self.options.fail_on,
+            jurisdiction=rules.jurisdiction_for(transcript.language).name if rules else None,
+            audio=shown(call.audio_path) if call.audio_path and source != call.audio_path else None,
+            transcript_path=shown(transcript_path) if transcript_path else None,
+            input_sha256=digest,
+            settings=self.settings,
+        )
+        written = redact_report(report) if self.options.redact else report
+        path = report_path(self.options.out_dir, call.call_id)
+        status = Status.UNCHANGED if _same_file(path, render_report(written)) else Status.OK
+        note = "its report from an earlier run says the same" if status is Status.UNCHANGED else None
+        return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note)
+
+    # -- transcripts saved by earlier runs
+
+    def _transcript_path(self, call: PlannedCall) -> Path:
+        return self.options.out_dir / f"{call.call_id}{TRANSCRIPT_SUFFIX}"
+
+    def _saved_transcript(self, call: PlannedCall, digest: str) -> Transcript | None:
+        """A transcript an earlier run made of this very audio, with the same options, unmasked."""
+        if self.options.retranscribe:
+            return None
+        path = self._transcript_path(call)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            made = data.get("transcribed", {})
+            if data.get("source_sha256") != digest or made.get("agent_channel") != self.options.agent_channel:
+                return None
+            if data.get("language") != self.options.language:
+                return None
+            saved = read_transcript(path)
+        except (OSError, ValueError, AttributeError, EtiquetteError):
+            return None
+        if is_redacted(saved):
+            return None  # masked words would change what the checks find
+        if self.options.redact:  # this run writes nothing unmasked: mask the saved copy first
+            self._save_transcript(call, saved, digest, data.get("transcribed", {}).get("model", ""))
+        return saved
+
+    def _save_transcript(self, call: PlannedCall, transcript: Transcript, digest: str, model: str) -> Path:
+        path = self._transcript_path(call)
+        written = redact_transcript(transcript) if self.options.redact else transcript
+        extra = {"source_sha256": digest,
+                 "transcribed": {"model": model, "agent_channel": self.options.agent_channel, "etiquette": __version__}}
+        atomic_write_text(path, transcript_to_json(written, extra))
+        return path
+
+    # -- transcription, in parallel
+
+    def _model_for(self, language: str) -> tuple[Path, object]:
+        from etiquette import models, transcribe  # here: checking transcripts never pays for loading Vosk
+
+        if language not in self.models:
+            try:
+                choice = models.ensure_model(
+                    language, explicit=self.options.model, offline=self.options.offline,
+                    download=self.options.download_model and not self.options.offline,
+                    confirm=self.confirm_download, progress=self.download_progress,
+                )
+                self.models[language] = (choice.path, transcribe.load_model(choice.path))
+            except ModelError as error:
+                self.models[language] = error
+        found = self.models[language]
+        if isinstance(found, ModelError):
+            raise found
+        return found
+
+    def _transcribe_all(self, calls: list[tuple[PlannedCall, str]]) -> None:
+        jobs = []
+        jobs_failed: list[Path] = []  # audio that found no model
+        for call, digest in calls:
+            audio = call.audio_path
+            assert audio is not None
+            try:
+                info = probe(audio)  # a bad file fails here, before any model is needed
+                model_path, model = self._model_for(self.options.language)
+            except ModelError as error:
+                # The whole story once, on the first call that needs the model; a short line for the others.
+                self.result.status.model_missing = True
+                first = self.result.model_message is None
+                self.result.model_message = self.result.model_message or str(error)
+                short = str(error) if first else (
+                    f"no Vosk model for language '{self.options.language}' (the line for {shown(jobs_failed[0])} says where "
+                    f"etiquette looked; models are at {MODELS_URL})")
+                jobs_failed.append(audio)
+                self.deliver(self._error(call, audio, EtiquetteError(short)))
+                continue
+            except EtiquetteError as error:
+                self.deliver(self._error(call, audio, error))
+                continue
+            if self.progress:
+                self.progress.audio_queued(info.duration or 0.0)
+            jobs.append((call, digest, info, model_path, model, Limit(self.options.timeout, self.cancel)))
+
+        pending: dict[Future, tuple] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="decode") as pool:
+            try:
+                for job in jobs:
+                    call, _, info, _, model, limit = job
+                    audio_call = AudioCall(call.call_id, call.audio_path, self.options.language, self.options.agent_channel)  # type: ignore[arg-type]
+                    future = pool.submit(transcribe_call, audio_call, model, limit=limit, slots=self.slots,
+                                         on_seconds=self.progress.decoded if self.progress else None, info=info)
+                    pending[future] = job
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        self._transcribed(pending.pop(future), future)
+            except KeyboardInterrupt:
+                self.cancel.set()  # the watchdogs kill ffmpeg, so the workers return at once
+                for future in pending:
+                    future.cancel()
+                self.result.status.interrupted = True
+                for call, *_ in pending.values():
+                    self.deliver(self._error(call, call.audio_path, Interrupted("interrupted before this call finished")))
+                raise
+
+    def _transcribed(self, job: tuple, future: Future) -> None:
+        call, digest, _, model_path, _, _ = job
+        audio = call.audio_path
+        try:
+            transcript = future.result()
+            path = self._save_transcript(call, transcript, digest, str(model_path))
+        except EtiquetteError as error:
+            self.deliver(self._error(call, audio, error))
+            return
+        except OSError as error:
+            self.deliver(self._error(call, audio, EtiquetteError(f"cannot save its transcript: {error.strerror or error}")))
+            return
+        except Exception as error:
+            if self.options.debug:
+                traceback.print_exc()
+            self.deliver(self._error(call, audio, EtiquetteError(
+                f"internal error while transcribing this call ({type(error).__name__}); run again with --debug")))
+            return
+        if not transcript.words:
+            # A silent recording would "pass" every check; an officer needs to look at it instead.
+            self.deliver(self._error(call, audio, silent(transcript, self.options.language, path.name)))
+            return
+        self._guarded(call, audio, lambda: transcript, digest, transcript_path=path)
+
+
+def _same_file(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False

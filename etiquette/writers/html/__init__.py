@@ -1,0 +1,160 @@
+"""`report.html`: the batch as one self-contained page (`check --html`).
+
+No network: the CSS and the SVG charts are inline, there is no script, and a
+Content-Security-Policy forbids loading anything. The templates (templates/)
+autoescape every value, so a call's words, ids and file names are shown as
+text, never read as markup.
+
+The page: the batch summary (calls, verdicts, findings per check and language,
+the calls worst first), then a section per call: a timeline with one lane per
+speaker and the findings marked on it, the agent's speaking rate against the
+threshold (the series the rate check measured), the findings, and the
+transcript with each finding's words highlighted. Each call's section is
+rendered as the call finishes and spooled to disk; the page is put together
+at the end, worst call first.
+
+Elements tests and scripts can find: each finding is `[data-finding="CALL#N"]`
+(N its index in the report), its mark on the timeline `[data-finding-marker]`,
+its words in the transcript `[data-findings~="CALL#N"]`; each call section is
+`[data-call-id]`, and the summary numbers carry `data-stat` and `data-count`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from importlib.resources import files
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from etiquette import __version__
+from etiquette.files import AtomicFile, Spool
+from etiquette.outcome import BatchTotals, CallLine, CallOutcome
+from etiquette.registry import REGISTRY
+from etiquette.report import CallReport
+from etiquette.types import Verdict
+from etiquette.writers import Writer, WriterOptions, register
+from etiquette.writers.html import view
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("etiquette.writers.html", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def css() -> str:
+    return files("etiquette.writers.html").joinpath("report.css").read_text(encoding="utf-8")
+
+
+@register
+class HtmlWriter(Writer):
+    """report.html: one self-contained page to review the batch in a browser."""
+
+    name = "html"
+    filename = "report.html"
+
+    def __init__(self, options: WriterOptions):
+        super().__init__(options)
+        self.checks = [(check.name, check.title) for check in REGISTRY]
+        self.rows = Spool(options.out_dir)
+        self.sections = Spool(options.out_dir)
+
+    def add(self, outcome: CallOutcome) -> None:
+        report = outcome.report
+        if not outcome.checked or report is None:
+            return
+        line = CallLine.of(outcome)
+        anchor = view.anchor_of(line.call_id)
+        row = ENVIRONMENT.get_template("row.html.j2").render(
+            line=line, anchor=anchor, length=view.clock(line.duration), checks=[name for name, _ in self.checks])
+        self.rows.add(line.badness, row)
+        self.sections.add(line.badness, render_call(report, anchor))
+
+    def finish(self, totals: BatchTotals) -> Path:
+        failed = totals.verdicts[Verdict.FAIL]
+        stats = [
+            ("calls", "calls checked", totals.calls, ""),
+            ("failed", "failed", failed, "bad" if failed else ""),
+            ("passed", "passed", totals.verdicts[Verdict.PASS], "good"),
+        ]
+        if totals.verdicts[Verdict.INCOMPLETE]:
+            stats.append(("incomplete", "incomplete (a check could not run)", totals.verdicts[Verdict.INCOMPLETE], "warn"))
+        stats.append(("findings", "findings", totals.findings, ""))
+        if totals.failures:
+            stats.append(("errors", "could not be processed", len(totals.failures), "bad"))
+        page = ENVIRONMENT.get_template("page.html.j2")
+        chunks = page.generate(
+            title=f"etiquette: {totals.calls} calls, {failed} failed",
+            css=Markup(css()),
+            totals=totals,
+            generated=datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M"),
+            version=__version__,
+            folder=self.options.out_dir.name or str(self.options.out_dir),
+            redacted=self.options.redacted,
+            stats=stats,
+            languages=sorted(totals.languages),
+            checks=self.checks,
+            shorts={check.name: check.short for check in REGISTRY},
+            rows=(Markup(row) for row in self.rows.in_order()),
+            sections=(Markup(section) for section in self.sections.in_order()),
+        )
+        with AtomicFile(self.path) as out:
+            for chunk in chunks:
+                out.write(chunk)
+        return self.path
+
+    def close(self) -> None:
+        self.rows.close()
+        self.sections.close()
+
+
+def render_call(report: CallReport, anchor: str) -> str:
+    """One call's section: timeline, rate chart, findings, notes, transcript."""
+    transcript = report.transcript
+    duration = view.duration_of(report)
+    facts = [transcript.language]
+    if report.jurisdiction:
+        facts.append(report.jurisdiction)
+    facts += [f"{view.clock(duration)} long", f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
+              f"fails at {report.fail_on.severity.value}"]
+    for speaker, metrics in report.result.metrics.speakers.items():
+        if "wpm" in metrics:
+            facts.append(f"{speaker}: {metrics['wpm']} wpm on average, {metrics.get('max_window_wpm')} at the busiest 30 s")
+    has_words = bool(transcript.words)
+    notes = [f"{REGISTRY.title(s.check)} was not checked: {s.reason}" for s in report.result.skipped]
+    notes += list(report.result.notes)
+    findings = report.findings
+    return ENVIRONMENT.get_template("call.html.j2").render(
+        report=report,
+        anchor=anchor,
+        facts=facts,
+        width=view.VIEW_WIDTH,
+        height=view.CHART_HEIGHT,
+        lanes=view.lanes(report, duration) if has_words else [],
+        marks=view.finding_marks(findings, duration),
+        ticks=view.ticks(duration),
+        chart=view.rate_chart(report, duration) if has_words else None,
+        no_chart=_no_chart(report),
+        titles={f.check: REGISTRY.title(f.check) for f in findings},
+        clocks=[view.clock(f.start) for f in findings],
+        end_clocks=[view.clock(f.end) for f in findings],
+        starts=[round(f.start, 2) for f in findings],
+        ends=[round(f.end, 2) for f in findings],
+        evidence=[view.tokens(f.evidence) for f in findings],
+        notes=notes,
+        turns=view.transcript_turns(report) if has_words else [],
+        word_count=len(transcript.words),
+    )
+
+
+def _no_chart(report: CallReport) -> str:
+    if not report.transcript.has_attribution:
+        return "No speaking-rate chart: nobody can tell the agent's words apart (mono recording)."
+    if any(s.check == "speaking_rate" for s in report.result.skipped):
+        return f"No speaking-rate chart: there are no rules for {report.transcript.language}."
+    return "No speaking-rate chart: the agent spoke for less than ten seconds."
