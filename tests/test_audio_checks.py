@@ -127,14 +127,14 @@ def test_talking_over_the_customer_three_times_is_an_interruptions_finding(voice
     found = findings(report, "talking-over")
     assert len(found) == 1, report["findings"]
     assert found[0]["check"] == "interruptions" and "3 times" in found[0]["explanation"]
-    assert report["metrics"]["call"]["interruptions"] == 3
-    assert report["metrics"]["call"]["overlap_seconds"] >= 3.0
+    assert report["call_metrics"]["interruptions"] == 3
+    assert report["call_metrics"]["overlap_seconds"] >= 3.0
 
 
 def test_backchannels_over_the_customer_are_not_interruptions(voices, tmp_path):
     report = check(overlapping(voices, tmp_path, "listens", voices["backchannel"]), tmp_path / "out")
     assert findings(report, "talking-over") == []
-    assert report["metrics"]["call"]["interruptions"] == 0
+    assert report["call_metrics"]["interruptions"] == 0
 
 
 def test_twelve_seconds_of_silence_on_both_channels_is_dead_air(voices, tmp_path):
@@ -151,4 +151,4 @@ def test_twelve_seconds_of_silence_on_both_channels_is_dead_air(voices, tmp_path
     assert len(found) == 1, report["findings"]
     assert found[0]["severity"] == "low" and found[0]["check"] == "dead_air"
     assert abs(found[0]["start"] - gap_from) < 1.5 and abs(found[0]["end"] - gap_to) < 1.5
-    assert report["metrics"]["call"]["longest_silence"] >= 10.0
+    assert report["call_metrics"]["longest_silence"] >= 10.0

@@ -171,3 +171,16 @@ def test_a_corrupt_a_silent_and_a_slow_call_each_fail_alone(calls, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 3 and all(": " in line and "Traceback" not in line for line in errors)
     assert elapsed < 120, "the slow call was not stopped at its time limit"
+
+
+def test_a_silent_call_is_still_an_error_when_the_same_command_runs_again(tmp_path):
+    speech.require_korean_speech()
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    speech.silence(batch / "silent.wav", 3.0, channels=2)
+    out = tmp_path / "out"
+    for _ in range(2):  # the second run finds the saved (empty) transcript: still not a pass
+        result = check(batch, "--out", out)
+        assert result.returncode == 3, result.stderr
+        assert "no speech" in result.stderr or "no words" in result.stderr
+        assert not (out / "silent.report.json").exists()

@@ -17,7 +17,7 @@ import pytest
 import etiquette
 from etiquette.cli import main
 from etiquette.errors import ModelError
-from etiquette.transcribe import resolve_model
+from etiquette.models import resolve_model
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
     from cli_helpers import (

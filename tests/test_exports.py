@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etiquette.exports import md_escape, parse_formats
+from etiquette.writers import parse_formats
+from etiquette.writers.markdown import md_escape
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
     from cli_helpers import SAMPLES, files_left, read_report, read_summary, run
@@ -76,7 +77,9 @@ def test_markdown_cells_cannot_carry_markup(tmp_path: Path, capsys: pytest.Captu
     evil_words = "| <img/src=x/onerror=alert(1)> [click](http://x.example) *now*"
     words, now = [], 0.0
     said = [("agent", "hello is this sam"), ("customer", "no this is his brother"),
-            ("agent", f"tell him he owes {evil_words} the debt or we will have him arrested")]
+            # evidence is the matched words with two words of context: the markup sits right after each match
+            ("agent", "tell him he owes | <img/src=x/onerror=alert(1)> the debt or we will have him arrested "
+                      "[click](http://x.example) *now*")]
     for speaker, text in said:
         for token in text.split():
             words.append({"word": token, "start": round(now, 2), "end": round(now + 0.25, 2), "speaker": speaker})

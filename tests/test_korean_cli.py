@@ -96,12 +96,12 @@ def test_the_report_says_there_is_no_korean_rule_file(checked: tuple[int, str, P
     assert_valid_report(report, transcript)
     assert report["source"] == str(korean_call.resolve())
     assert Path(report["transcript"]) == out / f"{CALL_ID}.transcript.json"
-    assert report["verdict"] == "pass" and report["findings"] == []
+    assert report["verdict"] == "incomplete" and report["findings"] == []  # no Korean rules: not a pass
     assert [s["check"] for s in report["skipped_checks"]] == CHECKS
     assert all(s["reason"].startswith("no rule file for language 'ko'") for s in report["skipped_checks"])
     assert report["speaker_attribution"] is True
     [row] = read_summary(out)
-    assert (row["call_id"], row["status"], row["verdict"], row["language"]) == (CALL_ID, "ok", "pass", "ko")
+    assert (row["call_id"], row["status"], row["verdict"], row["language"]) == (CALL_ID, "ok", "incomplete", "ko")
 
 
 def test_the_written_transcript_can_be_checked_again(

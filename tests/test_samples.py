@@ -16,7 +16,7 @@ import pytest
 from etiquette.audio import probe
 from etiquette.cli import main
 from etiquette.errors import ModelError
-from etiquette.transcribe import resolve_model
+from etiquette.models import resolve_model
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
     from cli_helpers import SAMPLES, assert_valid_report, read_report, read_summary, run
