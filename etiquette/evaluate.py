@@ -16,6 +16,7 @@ from pathlib import Path
 
 from etiquette.checks import run_checks
 from etiquette.errors import EtiquetteError, InputError
+from etiquette.language import primary_language
 from etiquette.registry import CONTRACT_CHECKS
 from etiquette.rulebook import RULES_DIR, load_audio_rules, load_rules
 from etiquette.scenarios import ScenarioError, read_call
@@ -127,6 +128,6 @@ def evaluate(folder: Path, labels_path: Path | None = None, rules_dir: Path = RU
     for transcript, label in calls:
         checked = run_checks(transcript, load_rules(transcript.language, rules_dir), load_audio_rules(rules_dir))
         raised = {finding.check for finding in checked.findings}
-        language = str(label.get("language", transcript.language)).replace("_", "-").split("-")[0]
+        language = primary_language(str(label.get("language", transcript.language)))
         result.add(transcript.call_id, language, set(label.get("expect", [])), raised, label.get("note", ""))
     return result

@@ -48,8 +48,19 @@ def parse_tag(text: str) -> LanguageTag:
 
 
 def primary_language(text: str) -> str:
-    """"es-MX" -> "es"; LanguageTagError for a malformed tag."""
-    return parse_tag(text).language
+    """"es-MX" -> "es". A malformed tag (an old file, a folder name) gives its first part, lower case."""
+    try:
+        return parse_tag(text).language
+    except LanguageTagError:
+        return str(text).replace("_", "-").split("-")[0].lower()
+
+
+def region_of(text: str) -> str | None:
+    """"es-MX" -> "MX", "es" -> None; None for a malformed tag."""
+    try:
+        return parse_tag(text).region
+    except LanguageTagError:
+        return None
 
 
 def _refusal(text: str) -> str:

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from etiquette.language import primary_language
 from etiquette.types import Loudness, Role, Speaker, Transcript, Word
 
 DEFAULT_WPM = {"agent": 150, "customer": 145}
@@ -110,7 +111,7 @@ def conversation(text: str, language: str, call_id: str = "example") -> Transcri
 
 
 def build(scenario: Scenario, language: str, call_id: str, rng: random.Random) -> Transcript:
-    vowels = _VOWELS.get(language.replace("_", "-").split("-")[0].lower(), _VOWELS["en"])
+    vowels = _VOWELS.get(primary_language(language), _VOWELS["en"])
     now, words = 0.3, []
     gains: list[tuple[str, float, float, float]] = []  # (speaker, start, end, gain) for the loudness track
     previous: tuple[float, float] | None = None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from etiquette.language import primary_language, region_of
+
 
 class Role(str, enum.Enum):
     AGENT = "agent"  # the collector
@@ -104,12 +106,11 @@ class Transcript:
 
     @property
     def primary_language(self) -> str:
-        return self.language.replace("_", "-").split("-")[0].lower()
+        return primary_language(self.language)
 
     @property
     def region(self) -> str | None:
-        parts = self.language.replace("_", "-").split("-")
-        return parts[1].upper() if len(parts) > 1 else None
+        return region_of(self.language)
 
     def speakers_with_role(self, role: Role) -> set[str]:
         return {key for key, speaker in self.speakers.items() if speaker.role is role}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etiquette.errors import ModelError
+from etiquette.language import parse_tag, primary_language, region_of
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
 
@@ -85,9 +86,8 @@ def catalogue_entry(name: str, catalogue: Sequence[CatalogueEntry] | None = None
 
 
 def _split_tag(language: str) -> tuple[str, str | None]:
-    parts = language.replace("_", "-").split("-")
-    region = next((p.upper() for p in parts[1:] if len(p) == 2 and p.isalpha()), None)
-    return parts[0].lower(), region
+    region = region_of(language)
+    return primary_language(language), region if region and region.isalpha() else None
 
 
 def match_tier(wanted: str, offered: str) -> int | None:
@@ -124,9 +124,8 @@ def model_language(name: str, catalogue: Sequence[CatalogueEntry] | None = None)
     if match and match.group(1) not in _NOT_LANGUAGES:
         language = _VOSK_LANGUAGE_ALIASES.get(match.group(1), match.group(1))
         return f"{language}-{match.group(2).upper()}" if match.group(2) else language
-    match = _TAG_RE.match(name)
-    if match:
-        return f"{match.group(1)}-{match.group(2).upper()}" if match.group(2) else match.group(1)
+    if _TAG_RE.match(name):  # a folder named after a tag: "ko", "es-MX"
+        return parse_tag(name).tag
     return None
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import etiquette.models.downloader as downloader
 from etiquette.errors import ModelError, ModelNotFoundError
+from etiquette.language import LanguageTagError, parse_tag, primary_language
 from etiquette.models.catalogue import CatalogueEntry, format_size, small_model_for
 from etiquette.models.installer import Progress
 from etiquette.models.layout import check_layout, model_layout_problem, os_reason
@@ -56,7 +57,7 @@ def resolve_model(
     if env:
         return ModelChoice(_checked_model_dir(Path(env), MODEL_ENV), f"{MODEL_ENV} environment variable")
 
-    primary = language.split("-")[0].split("_")[0].lower()
+    primary = primary_language(language)
     roots = list(models_dirs) if models_dirs is not None else default_models_dirs()
     looked: list[str] = []
     for root in roots:
@@ -90,9 +91,11 @@ def resolve_model(
 
 def _folder_names(language: str) -> list[str]:
     """Folder names to try, most specific first: "es-MX" (as given, then canonical), "es"."""
-    parts = language.replace("_", "-").split("-")
-    canonical = "-".join([parts[0].lower()] + [p.upper() if len(p) == 2 else p for p in parts[1:]])
-    names = [language, canonical, parts[0].lower()]
+    try:
+        canonical = parse_tag(language).tag
+    except LanguageTagError:
+        canonical = language
+    names = [language, canonical, primary_language(language)]
     return [n for i, n in enumerate(names) if n and n not in names[:i]]
 
 

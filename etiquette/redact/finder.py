@@ -22,6 +22,8 @@ from typing import Sequence
 
 import phonenumbers
 
+from etiquette.language import primary_language, region_of
+
 from etiquette.redact.numbers import Group, number_groups
 from etiquette.redact.vocabulary import Vocabulary, fold, vocabulary
 
@@ -79,8 +81,7 @@ class Finder:
     """Personal data in one call's words: index of a word -> kind."""
 
     def __init__(self, words: Sequence[str], language: str, speakers: Sequence[str] | None, edges: bool):
-        primary = language.replace("_", "-").split("-")[0].lower()
-        region = language.replace("_", "-").split("-")[1].upper() if "-" in language.replace("_", "-") else None
+        primary, region = primary_language(language), region_of(language)
         self.region = region if region and region.isalpha() else _DEFAULT_REGION.get(primary, "US")
         self.vocab: Vocabulary = vocabulary(primary)
         self.edges = edges  # text cut out of a longer call: a number touching an end may be cut too
