@@ -1,22 +1,36 @@
 """Phrase matching over recognised speech.
 
 Speech recognition gives lower-case words with no punctuation, fillers ("uh",
-"este") in the middle of phrases and, in Spanish, accents that may or may not be
-there. Patterns are regular expressions over a normalised form of the words:
-accents folded, fillers removed, one space between words. Every match maps back
-to the words it covers, so findings keep their times and the words actually said.
+"este") in the middle of phrases, accents that may or may not be there, and
+words it misheard. An utterance is read two ways, token for token:
+
+- `text`: the words folded (accents and punctuation gone), fillers removed, one
+  space between words; a word the recogniser was unsure of (low confidence) that
+  is one edit away from a word the rules look for is read as that word
+  ("sherif" -> "sheriff", "a rested" -> "arrested");
+- `lemma_text`: each token's lemma ("rompo", "romperle", "te voy a romper" ->
+  "romper"; "threatened" -> "threaten"), so one pattern covers every tense,
+  person and clitic.
+
+Patterns are regular expressions over either text; every match maps back to the
+words it covers, so findings keep their times and the words actually said.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Sequence
+
+import simplemma
+from rapidfuzz import fuzz, process
 
 from etiquette.types import Word
 
 _NON_WORD = re.compile(r"[^\w' ]+")
+_SIMPLEMMA_LANGUAGES = {"en", "es", "fr", "de", "it", "pt", "nl", "ca"}
 
 
 def fold(text: str) -> str:
@@ -25,6 +39,37 @@ def fold(text: str) -> str:
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     bare = bare.replace("’", "'")
     return " ".join(_NON_WORD.sub(" ", bare).split())
+
+
+@lru_cache(maxsize=200_000)
+def lemma(token: str, language: str) -> str:
+    """The dictionary form of a word (simplemma), folded; the word itself when unknown."""
+    if language not in _SIMPLEMMA_LANGUAGES or "'" in token:
+        return fold(token)
+    return fold(simplemma.lemmatize(token, lang=language))
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """How one language's speech is read: which words are fillers, which words the rules look
+    for (to repair doubtful ones), and how unsure the recogniser must be before a word is repaired."""
+
+    language: str = ""
+    fillers: frozenset[str] = frozenset()
+    lexicon: tuple[str, ...] = ()  # folded words of five letters or more that the rules name
+    doubtful_conf: float = 0.75  # a word below this confidence may have been misheard
+    min_similarity: float = 85.0  # how close (0-100) a doubtful word must be to a rule word
+    _known: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_known", frozenset(self.lexicon))
+
+    def repair(self, token: str) -> str | None:
+        """The rule word a doubtful token most likely was, or None."""
+        if len(token) < 4 or token in self._known or not self.lexicon:
+            return None
+        found = process.extractOne(token, self.lexicon, scorer=fuzz.ratio, score_cutoff=self.min_similarity)
+        return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,55 +82,83 @@ class Span:
 
 
 class Utterance:
-    """A run of words (a turn) prepared for matching.
+    """A run of words (a turn) prepared for matching: `text` and `lemma_text`, token for token.
 
-    `text` is the folded words without fillers, joined by single spaces; each
-    character offset maps back to the index of the word it came from.
+    Each token maps back to the words it came from (a repaired split word covers two).
     """
 
-    def __init__(self, words: Sequence[Word], fillers: frozenset[str] = frozenset()):
+    def __init__(self, words: Sequence[Word], hearing: Hearing | frozenset[str] = frozenset()):
+        if not isinstance(hearing, Hearing):
+            hearing = Hearing(fillers=frozenset(hearing))
         self.words = tuple(words)
-        tokens: list[str] = []
-        owners: list[int] = []  # for each token, the index of its word
+        pieces: list[tuple[str, str, int, bool]] = []  # (folded token, lower-case raw token, word index, doubtful)
         for index, word in enumerate(self.words):
-            for token in fold(word.text).split():
-                if token in fillers:
-                    continue
-                tokens.append(token)
-                owners.append(index)
+            raw = _NON_WORD.sub(" ", word.text.lower().replace("’", "'")).split()
+            folded = fold(word.text).split()
+            for token, original in zip(folded, raw if len(raw) == len(folded) else folded):
+                if token not in hearing.fillers:
+                    pieces.append((token, original, index, word.conf < hearing.doubtful_conf))
+        tokens: list[str] = []
+        lemmas: list[str] = []
+        self._owners: list[int] = []  # the first word of each token
+        self._owner_ends: list[int] = []  # the last word of each token
+        position = 0
+        while position < len(pieces):
+            token, original, index, doubtful = pieces[position]
+            last_index, used = index, 1
+            if doubtful and hearing.lexicon:
+                joined = hearing.repair(token + pieces[position + 1][0]) if position + 1 < len(pieces) else None
+                if joined is not None:  # "a rested" -> "arrested"
+                    token, original, last_index, used = joined, joined, pieces[position + 1][2], 2
+                elif (repaired := hearing.repair(token)) is not None:
+                    token, original = repaired, repaired
+            tokens.append(token)
+            lemmas.append(lemma(original, hearing.language))
+            self._owners.append(index)
+            self._owner_ends.append(last_index)
+            position += used
         self.tokens = tuple(tokens)
-        self._owners = owners
+        self.lemmas = tuple(lemmas)
         self.text = " ".join(tokens)
-        # character offset of each token's start, to map regex offsets to tokens
-        self._token_starts: list[int] = []
-        offset = 0
-        for token in tokens:
-            self._token_starts.append(offset)
-            offset += len(token) + 1
+        self.lemma_text = " ".join(lemmas)
+        self._starts = {"text": _starts(tokens), "lemma": _starts(lemmas)}
 
-    def token_at(self, char_offset: int) -> int:
-        """Index of the token containing this character offset."""
-        lo, hi = 0, len(self._token_starts) - 1
+    def token_at(self, char_offset: int, reading: str = "text") -> int:
+        """Index of the token containing this character offset of `text` (or of `lemma_text`)."""
+        starts = self._starts[reading]
+        lo, hi = 0, len(starts) - 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if self._token_starts[mid] <= char_offset:
+            if starts[mid] <= char_offset:
                 lo = mid
             else:
                 hi = mid - 1
         return lo
 
-    def find(self, pattern: re.Pattern[str]) -> Iterable[tuple[int, int]]:
-        """Token ranges (first, last inclusive) where the pattern matches."""
-        for match in pattern.finditer(self.text):
+    def find(self, pattern: re.Pattern[str], reading: str = "text") -> Iterable[tuple[int, int]]:
+        """Token ranges (first, last inclusive) where the pattern matches `text` (or `lemma_text`)."""
+        for match in pattern.finditer(self.lemma_text if reading == "lemma" else self.text):
             if match.end() == match.start():
                 continue
-            yield self.token_at(match.start()), self.token_at(match.end() - 1)
+            yield self.token_at(match.start(), reading), self.token_at(match.end() - 1, reading)
 
     def words_for(self, first_token: int, last_token: int) -> tuple[Word, ...]:
-        return self.words[self._owners[first_token] : self._owners[last_token] + 1]
+        return self.words[self._owners[first_token] : self._owner_ends[last_token] + 1]
 
     def word_index(self, token: int) -> int:
         return self._owners[token]
+
+    def last_word_index(self, token: int) -> int:
+        return self._owner_ends[token]
+
+
+def _starts(tokens: Sequence[str]) -> list[int]:
+    """The character offset where each token starts in the tokens joined by spaces."""
+    starts, offset = [], 0
+    for token in tokens:
+        starts.append(offset)
+        offset += len(token) + 1
+    return starts
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-from etiquette.registry import CONTRACT_CHECKS, REGISTRY
 from etiquette.errors import RulesError
 from etiquette.language import LanguageTagError, parse_tag
-from etiquette.matching import Negation, compile_pattern
+from etiquette.matching import Hearing, Negation, Utterance, compile_pattern, fold
+from etiquette.registry import CONTRACT_CHECKS, REGISTRY
 from etiquette.scenarios import conversation
 from etiquette.settings import settings_from
 from etiquette.types import Severity, Transcript
@@ -58,7 +58,11 @@ NO_JURISDICTION = Jurisdiction(code="default", name="no jurisdiction (no rule fi
 
 @dataclass(frozen=True)
 class PatternSet:
-    """Named patterns with the examples that document (and test) them."""
+    """Named patterns with the examples that document (and test) them.
+
+    `patterns` match the words as heard (folded); `lemma_patterns` match their
+    lemmas, so "romper" covers "rompo", "le voy a romper" and "romperle".
+    """
 
     name: str
     description: str
@@ -66,6 +70,20 @@ class PatternSet:
     sources: tuple[str, ...]
     matches: tuple[str, ...] = ()
     no_matches: tuple[str, ...] = ()
+    lemma_patterns: tuple[re.Pattern[str], ...] = ()
+    lemma_sources: tuple[str, ...] = ()
+
+    def spans(self, utterance: Utterance) -> Iterator[tuple[int, int]]:
+        """Token ranges where any pattern matches, pattern by pattern (words first, then lemmas)."""
+        for pattern in self.patterns:
+            yield from utterance.find(pattern)
+        for pattern in self.lemma_patterns:
+            yield from utterance.find(pattern, "lemma")
+
+    def each_pattern(self) -> Iterator[tuple[re.Pattern[str], str]]:
+        """(pattern, reading) for every pattern: "text" or "lemma"."""
+        yield from ((pattern, "text") for pattern in self.patterns)
+        yield from ((pattern, "lemma") for pattern in self.lemma_patterns)
 
 
 @dataclass(frozen=True)
@@ -111,10 +129,12 @@ class RuleSet:
     fillers: frozenset[str]
     function_words: frozenset[str]  # never a person's name
     negation: Negation
+    hearing: Hearing  # how speech in this language is read: fillers, lemmas, misheard rule words
     cues: dict[str, PatternSet]
     rules: tuple[Rule, ...]
     explain: Explanations
     settings: Mapping[str, Any] = field(default_factory=dict)  # typed settings per table name
+    nicknames: Mapping[str, str] = field(default_factory=dict)  # short form -> the name it stands for
     vocab: dict[str, list[str]] = field(repr=False, default_factory=dict)
 
     def jurisdiction_for(self, language_tag: str) -> Jurisdiction:
@@ -271,6 +291,13 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
         default_jurisdiction=default,
         fillers=frozenset(text.get("fillers", [])),
         function_words=frozenset(text.get("function_words", [])),
+        hearing=Hearing(
+            language=language,
+            fillers=frozenset(text.get("fillers", [])),
+            lexicon=_lexicon(data, frozenset(text.get("function_words", []))),
+            doubtful_conf=float(text.get("doubtful_confidence", 0.75)),
+            min_similarity=float(text.get("repair_similarity", 85.0)),
+        ),
         negation=Negation(
             words=frozenset(negation["words"]),
             weak=frozenset(negation.get("weak", [])),
@@ -285,9 +312,26 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
         cues=cues,
         rules=tuple(_rule(entry, language, vocab, path) for entry in _rule_entries(data, path)),
         explain=explain,
+        nicknames={fold(short): fold(full) for short, full in data.get("names", {}).get("nicknames", {}).items()},
         settings=_settings(data, path),
         vocab=vocab,
     )
+
+
+_REGEX_ESCAPE = re.compile(r"\\[a-zA-Z]")
+_LITERAL_WORD = re.compile(r"(?<![a-z\\])[a-z]{5,}")
+
+
+def _lexicon(data: dict, function_words: frozenset[str]) -> tuple[str, ...]:
+    """The words the rules name (in vocabularies and patterns), five letters or longer: what a
+    doubtful, misheard word may be repaired to."""
+    sources: list[str] = [value for values in data.get("vocab", {}).values() for value in values]
+    for entry in [*data.get("cues", {}).values(), *data.get("rules", [])]:
+        sources += list(entry.get("patterns", [])) + list(entry.get("lemmas", []))
+    words = set()
+    for source in sources:
+        words.update(_LITERAL_WORD.findall(_REGEX_ESCAPE.sub(" ", fold(source).replace("\\", " "))))
+    return tuple(sorted(words - function_words))
 
 
 def _rule_entries(data: dict, path: Path) -> list[dict]:
@@ -319,7 +363,7 @@ def _rule(entry: dict, language: str, vocab: dict[str, list[str]], path: Path) -
             why=str(entry.get("why", "")),
             false_positives=str(entry.get("false_positives", "")),
             references={str(k): str(v) for k, v in entry.get("references", {}).items()},
-            patterns=_pattern_set(rule_id, entry, vocab) if entry.get("patterns") else None,
+            patterns=_pattern_set(rule_id, entry, vocab) if entry.get("patterns") or entry.get("lemmas") else None,
             negatable=bool(entry.get("negatable", True)),
             negation_inside=bool(entry.get("negation_inside", True)),
             exceptions=tuple(compile_pattern(source, vocab) for source in entry.get("exceptions", [])),
@@ -332,9 +376,10 @@ def _rule(entry: dict, language: str, vocab: dict[str, list[str]], path: Path) -
 
 
 def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> PatternSet:
-    sources = tuple(entry["patterns"])
-    if not all(isinstance(source, str) for source in sources):
-        raise ValueError(f"{name}: patterns must be strings")
+    sources = tuple(entry.get("patterns", ()))
+    lemma_sources = tuple(entry.get("lemmas", ()))
+    if not all(isinstance(source, str) for source in sources + lemma_sources):
+        raise ValueError(f"{name}: patterns and lemmas must be strings")
     examples = entry.get("examples", {})
     return PatternSet(
         name=name,
@@ -343,6 +388,8 @@ def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> Pattern
         sources=sources,
         matches=tuple(examples.get("match", [])),
         no_matches=tuple(examples.get("no_match", [])),
+        lemma_patterns=tuple(compile_pattern(source, vocab) for source in lemma_sources),
+        lemma_sources=lemma_sources,
     )
 
 

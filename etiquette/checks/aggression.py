@@ -74,8 +74,8 @@ def _first_match(turn: Turn, rule: Rule, rules: RuleSet) -> tuple[int, int] | No
     utterance = turn.utterance
     excepted = {token for pattern in rule.exceptions for a, b in utterance.find(pattern) for token in range(a, b + 1)}
     best = None
-    for pattern in rule.patterns.patterns:  # type: ignore[union-attr]
-        for first, last in utterance.find(pattern):
+    for pattern, reading in rule.patterns.each_pattern():  # type: ignore[union-attr]
+        for first, last in utterance.find(pattern, reading):
             if excepted & set(range(first, last + 1)):
                 continue
             if rule.negatable and rules.negation.negates(

@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from rapidfuzz import fuzz
+
 from etiquette.matching import Utterance
 from etiquette.rulebook import Jurisdiction, PatternSet, RuleSet
 from etiquette.types import Role, SpanOfWords, Transcript, Word
@@ -52,17 +54,13 @@ def turns_of(transcript: Transcript, rules: RuleSet) -> list[Turn]:
 def _turn(transcript: Transcript, words: list[Word], rules: RuleSet) -> Turn:
     speaker = words[0].speaker
     role = transcript.speakers[speaker].role
-    return Turn(speaker=speaker, role=role, utterance=Utterance(words, rules.fillers))
+    return Turn(speaker=speaker, role=role, utterance=Utterance(words, rules.hearing))
 
 
 def cue_spans(cue: PatternSet, utterance: Utterance, rules: RuleSet, negatable: bool = False) -> list[tuple[int, int]]:
     """Token spans where any of the cue's patterns matches (negated ones dropped if asked)."""
-    spans = []
-    for pattern in cue.patterns:
-        for first, last in utterance.find(pattern):
-            if negatable and rules.negation.negates(utterance.tokens, first, last):
-                continue
-            spans.append((first, last))
+    spans = [(first, last) for first, last in cue.spans(utterance)
+             if not (negatable and rules.negation.negates(utterance.tokens, first, last))]
     return sorted(set(spans))
 
 
@@ -103,7 +101,8 @@ IDENTITY_CUES = (
     "addresses_third_party", "affirmative", "asks_for_debtor", "asks_to_speak_to_debtor_again", "asks_verification",
     "confirms_identity", "denies_being_debtor", "gives_identity_details", "goes_to_fetch_debtor",
     "hands_phone_to_someone_else", "identifies_as_cosigner", "identifies_as_someone_else", "identifies_as_spouse",
-    "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor", "voicemail_greeting",
+    "debt_of_someone_else", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
+    "voicemail_greeting",
 )
 
 
@@ -117,7 +116,7 @@ def follow_identity(
     """
     status = UNIDENTIFIED
     previous_agent: Turn | None = None
-    names_asked: set[str] = set()  # every name the agent has asked for so far
+    names = AskedNames(rules)  # every name the agent has asked for or addressed so far
     for turn in turns:
         if turn.role is Role.AGENT:
             if speaks_to_third_party(turn, status, rules):
@@ -127,15 +126,12 @@ def follow_identity(
                 yield turn, status
                 if status.party in (Party.DEBTOR, Party.THIRD_PARTY) and has_cue(rules, "asks_to_speak_to_debtor_again", turn.utterance):
                     status = Status(Party.UNKNOWN, "asked_again", turn.start)
+            names.learn(turn)
             previous_agent = turn
-            names_asked |= _asked_names(turn, rules) or set()
             continue
         yield turn, status
         if turn.role is Role.CUSTOMER:
-            if _names_given(rules, "names_denied", turn.utterance) & names_asked:
-                status = Status(Party.THIRD_PARTY, "denied_name", turn.start)
-                continue
-            status = _after_other_turn(turn, status, previous_agent, rules, jurisdiction)
+            status = _after_other_turn(turn, status, previous_agent, names, rules, jurisdiction)
 
 
 def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
@@ -143,6 +139,10 @@ def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
     if status.proxy or status.party in (Party.THIRD_PARTY, Party.VOICEMAIL):
         return False
     if has_cue(rules, "addresses_third_party", turn.utterance, negatable=True):
+        return True
+    # "you're listed as a reference for X, who is behind": whoever confirmed their own name, the
+    # debt the agent describes is someone else's, so the listener is a third party.
+    if has_cue(rules, "debt_of_someone_else", turn.utterance, negatable=True):
         return True
     # "she owes...": telling, before anyone confirmed being the debtor; rhetoric, after.
     return status.party is Party.UNKNOWN and has_cue(rules, "speaks_of_debtor", turn.utterance)
@@ -153,71 +153,131 @@ def describe(status: Status, rules: RuleSet, jurisdiction: Jurisdiction) -> str:
     return rules.explain(f"reason_{status.reason}", jurisdiction=jurisdiction.name)
 
 
+class AskedNames:
+    """The names the agent used for the person it wants ("may I speak with Maria", "hi Maria?",
+    "this is for Renee Walsh", "aló don Hernando"), to recognise the person giving them back,
+    however the recogniser heard them: in part ("mister Gonz"), as a nickname, or misheard."""
+
+    def __init__(self, rules: RuleSet):
+        self.rules = rules
+        self.names: set[str] = set()
+        self.asked_last = False  # whether the agent's last turn asked for or addressed someone
+        self.asked_for_debtor = False  # whether it asked outright ("may I speak with...", "is this...")
+
+    def learn(self, agent_turn: Turn) -> None:
+        tail = _tail(agent_turn, self.rules)
+        addressed = _names_given(self.rules, "names_addressee", tail) - self.rules.function_words
+        asks = bool(cue_spans(self.rules.cue("asks_for_debtor"), tail, self.rules)
+                    or cue_spans(self.rules.cue("asks_to_speak_to_debtor_again"), tail, self.rules))
+        # "are you his brother-in-law?" "yes": a yes to a question about a relation says who the
+        # listener is, and it is not the debtor.
+        relation = has_cue(self.rules, "addresses_third_party", tail, negatable=True)
+        self.asked_last = (asks or bool(addressed)) and not relation
+        self.asked_for_debtor = asks and not relation
+        self.names |= _names_given(self.rules, "names_addressee", agent_turn.utterance) - self.rules.function_words
+        if asks:  # "if luis wants... I need to speak with him": any word of the question may be the name
+            self.names |= set(agent_turn.utterance.tokens) - self.rules.function_words
+
+    def match(self, given: set[str]) -> bool:
+        """Whether a name someone gives for themselves is one the agent asked for."""
+        nicknames = self.rules.nicknames
+        for name in given - self.rules.function_words:
+            for asked in self.names:
+                if name == asked or nicknames.get(name) == asked or nicknames.get(asked) == name:
+                    return True
+                if len(name) >= 3 and len(asked) >= 3 and (asked.startswith(name) or name.startswith(asked)):
+                    return True  # "gonz" for "gonzalez"
+                if len(name) >= 4 and fuzz.ratio(name, asked) >= NAME_SIMILARITY:
+                    return True  # "shana" for "shawna"
+        return False
+
+
+NAME_SIMILARITY = 80  # rapidfuzz ratio: a name heard a little differently is the same name
+
+# What a reply says about who is speaking, most decisive first where two are said at the same place.
+_IDENTITY = ("cosigner", "denied_debtor", "denied_name", "spouse", "someone_else", "confirmed", "gave_name", "verified")
+_LINE_EVENTS = ("voicemail", "handed_phone", "fetching_debtor")
+
+
 def _after_other_turn(
-    turn: Turn, status: Status, previous_agent: Turn | None, rules: RuleSet, jurisdiction: Jurisdiction
+    turn: Turn, status: Status, previous_agent: Turn | None, names: AskedNames, rules: RuleSet,
+    jurisdiction: Jurisdiction,
 ) -> Status:
+    """Who is on the line after the other party's turn.
+
+    A reply can say several things ("hold on, Keisha, phone... hello, this is Keisha"): what it
+    says last about who is speaking decides, unless the line changes after it (the phone handed
+    on, someone fetched); "he's not here" alone says the speaker is someone else.
+    """
     said = turn.utterance
     at = turn.start
-    if status.party is not Party.DEBTOR and has_cue(rules, "voicemail_greeting", said):
-        return Status(Party.VOICEMAIL, "voicemail", at)
-    if has_cue(rules, "identifies_as_cosigner", said):
-        # A co-signer who identifies as such is a party to the debt (not a third party).
-        return Status(Party.DEBTOR, "cosigner", at, proxy="co-signer")
-    if has_cue(rules, "denies_being_debtor", said):
-        return Status(Party.THIRD_PARTY, "denied_debtor", at)
-    if has_cue(rules, "identifies_as_spouse", said, negatable=True):
-        if jurisdiction.spouse_is_consumer:
-            return Status(Party.DEBTOR, "spouse_consumer", at, proxy="spouse")
-        return Status(Party.THIRD_PARTY, "spouse_third_party", at)
-    if has_cue(rules, "identifies_as_someone_else", said, negatable=True):
-        return Status(Party.THIRD_PARTY, "someone_else", at)
-    if has_cue(rules, "hands_phone_to_someone_else", said):
-        return Status(Party.THIRD_PARTY, "handed_phone", at)
-    if status.party is not Party.DEBTOR and has_cue(rules, "goes_to_fetch_debtor", said):
-        return Status(Party.UNKNOWN, "fetching_debtor", at)
-    if status.party is not Party.DEBTOR and has_cue(rules, "says_debtor_is_not_there", said):
-        return Status(Party.THIRD_PARTY, "debtor_not_there", at)
-    if has_cue(rules, "confirms_identity", said, negatable=True):
-        return Status(Party.DEBTOR, "confirmed", at)
-    asked_names = _asked_names(previous_agent, rules) if previous_agent is not None else None
-    # A yes or an answered check from a co-signer or consumer spouse keeps them what they are.
-    proxy = status.proxy if status.party is Party.DEBTOR else None
-    if asked_names is not None and _starts_with(rules, "affirmative", said):
-        return Status(Party.DEBTOR, "said_yes", at, proxy=proxy)
-    if asked_names and _names_given(rules, "names_self", said) & asked_names:
-        return Status(Party.DEBTOR, "gave_name", at)
+    proxy = status.proxy if status.party is Party.DEBTOR else None  # a co-signer stays a co-signer
+
+    def last(cue: str, negatable: bool = False) -> int | None:
+        spans = cue_spans(rules.cue(cue), said, rules, negatable)
+        return spans[-1][0] if spans else None
+
+    identity: dict[str, tuple[int, Status]] = {}
+    found = {
+        "cosigner": (last("identifies_as_cosigner"), Status(Party.DEBTOR, "cosigner", at, proxy="co-signer")),
+        "denied_debtor": (last("denies_being_debtor"), Status(Party.THIRD_PARTY, "denied_debtor", at)),
+        "someone_else": (last("identifies_as_someone_else", True), Status(Party.THIRD_PARTY, "someone_else", at)),
+        "confirmed": (last("confirms_identity", True), Status(Party.DEBTOR, "confirmed", at, proxy=proxy)),
+    }
+    spouse = last("identifies_as_spouse", True)
+    if spouse is not None:
+        found["spouse"] = (spouse, Status(Party.DEBTOR, "spouse_consumer", at, proxy="spouse") if jurisdiction.spouse_is_consumer
+                           else Status(Party.THIRD_PARTY, "spouse_third_party", at))
+    if names.names and _names_given(rules, "names_denied", said) and names.match(_names_given(rules, "names_denied", said)):
+        found["denied_name"] = (last("names_denied") or 0, Status(Party.THIRD_PARTY, "denied_name", at))
+    if names.match(_names_given(rules, "names_self", said)):
+        found["gave_name"] = (last("names_self") or 0, Status(Party.DEBTOR, "gave_name", at, proxy=proxy))
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
     if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
-        return Status(Party.DEBTOR, "verified", at, proxy=proxy)
+        found["verified"] = (last("gives_identity_details") or 0, Status(Party.DEBTOR, "verified", at, proxy=proxy))
+    identity = {key: value for key, value in found.items() if value[0] is not None}  # type: ignore[misc]
+
+    chosen: tuple[int, Status] | None = None
+    if identity:
+        key = max(identity, key=lambda name: (identity[name][0], -_IDENTITY.index(name)))
+        chosen = identity[key]
+    events = {
+        "voicemail": last("voicemail_greeting") if status.party is not Party.DEBTOR else None,
+        "handed_phone": last("hands_phone_to_someone_else"),
+        "fetching_debtor": last("goes_to_fetch_debtor") if status.party is not Party.DEBTOR else None,
+    }
+    for event in _LINE_EVENTS:  # a voicemail greeting is a voicemail, whatever it says
+        position = events[event]
+        if position is not None and (event == "voicemail" or chosen is None or position > chosen[0]):
+            party = {"voicemail": Party.VOICEMAIL, "handed_phone": Party.THIRD_PARTY, "fetching_debtor": Party.UNKNOWN}[event]
+            return Status(party, event, at)
+    if chosen is not None:
+        return chosen[1]
+    # Weaker signs, when the reply says nothing plainer: "he's not here"; then a bare yes to the agent
+    # asking for someone by name ("hi, Maria?" "yeah") -- unless the line is known to be someone else,
+    # when only asking for the debtor again counts.
+    if status.party is not Party.DEBTOR and has_cue(rules, "says_debtor_is_not_there", said):
+        return Status(Party.THIRD_PARTY, "debtor_not_there", at)
+    asked = names.asked_for_debtor if status.party is Party.THIRD_PARTY else names.asked_last
+    if previous_agent is not None and asked and _starts_with(rules, "affirmative", said):
+        return Status(Party.DEBTOR, "said_yes", at, proxy=proxy)
     return status
 
 
-def _asked_names(agent_turn: Turn, rules: RuleSet) -> set[str] | None:
-    """The words of the agent's turn, if it ended asking for the debtor; None if it did not.
-
-    A name the other party then gives for themselves ("it's luis") confirms
-    them when the agent's turn named it ("if luis wants... I need to speak with him").
-    """
-    tail = _tail(agent_turn, rules)
-    if not cue_spans(rules.cue("asks_for_debtor"), tail, rules) and not cue_spans(
-        rules.cue("asks_to_speak_to_debtor_again"), tail, rules
-    ):
-        return None
-    return set(agent_turn.utterance.tokens) - rules.function_words
-
-
 def _names_given(rules: RuleSet, cue: str, said: Utterance) -> set[str]:
-    """Names the speaker claims ("this is owen", "habla marta") or denies ("i'm not mike")."""
-    names = set()
+    """Names in a cue's `name` group: claimed ("this is owen"), denied ("i'm not mike") or asked for."""
+    names: set[str] = set()
     for pattern in rules.cue(cue).patterns:
         for match in pattern.finditer(said.text):
-            names.add(match.group("name"))
+            words = match.group("name").split()
+            if words and words[0] not in rules.function_words:  # "is this the house...": not a name
+                names.update(words)
     return names
 
 
 def _tail(turn: Turn, rules: RuleSet, words: int = 14) -> Utterance:
     """The end of a turn: the question the other side is answering."""
-    return Utterance(turn.words[-words:], rules.fillers)
+    return Utterance(turn.words[-words:], rules.hearing)
 
 
 def _starts_with(rules: RuleSet, cue: str, utterance: Utterance) -> bool:

@@ -52,7 +52,7 @@ def finding_for_span(
     """
     words = turn.words
     first = turn.utterance.word_index(first_token)
-    last = turn.utterance.word_index(last_token)
+    last = turn.utterance.last_word_index(last_token)
     if first > 0 and fold(words[first].text) not in clause_starts:
         for step in range(1, CONTEXT_WORDS + 2):  # a clause opener just out of reach still starts the quote
             if first - step < 0:
