@@ -49,6 +49,11 @@ def lemma(token: str, language: str) -> str:
     return fold(simplemma.lemmatize(token, lang=language))
 
 
+@lru_cache(maxsize=200_000)
+def _known_word(word: str, language: str) -> bool:
+    return simplemma.is_known(word, lang=language)
+
+
 @dataclass(frozen=True)
 class Hearing:
     """How one language's speech is read: which words are fillers, which words the rules look
@@ -56,6 +61,7 @@ class Hearing:
 
     language: str = ""
     fillers: frozenset[str] = frozenset()
+    doubtful_fillers: frozenset[str] = frozenset()  # short words dropped when heard with low confidence
     lexicon: tuple[str, ...] = ()  # folded words of five letters or more that the rules name
     doubtful_conf: float = 0.75  # a word below this confidence may have been misheard
     min_similarity: float = 85.0  # how close (0-100) a doubtful word must be to a rule word
@@ -64,9 +70,15 @@ class Hearing:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_known", frozenset(self.lexicon))
 
-    def repair(self, token: str) -> str | None:
-        """The rule word a doubtful token most likely was, or None."""
+    def repair(self, token: str, original: str | None = None) -> str | None:
+        """The rule word a doubtful token most likely was, or None.
+
+        Only a word the language does not know is repaired ("sherif", "arested"): a real word
+        that was doubtful ("rick", "please") may well be what was said.
+        """
         if len(token) < 4 or token in self._known or not self.lexicon:
+            return None
+        if self.language in _SIMPLEMMA_LANGUAGES and _known_word(original or token, self.language):
             return None
         found = process.extractOne(token, self.lexicon, scorer=fuzz.ratio, score_cutoff=self.min_similarity)
         return found[0] if found else None
@@ -95,11 +107,13 @@ class Utterance:
         for index, word in enumerate(self.words):
             raw = _NON_WORD.sub(" ", word.text.lower().replace("’", "'")).split()
             folded = fold(word.text).split()
+            doubtful = word.conf < hearing.doubtful_conf
             for token, original in zip(folded, raw if len(raw) == len(folded) else folded):
-                if token not in hearing.fillers:
-                    pieces.append((token, original, index, word.conf < hearing.doubtful_conf))
+                if token not in hearing.fillers and not (doubtful and token in hearing.doubtful_fillers):
+                    pieces.append((token, original, index, doubtful))
         tokens: list[str] = []
         lemmas: list[str] = []
+        doubts: list[bool] = []
         self._owners: list[int] = []  # the first word of each token
         self._owner_ends: list[int] = []  # the last word of each token
         position = 0
@@ -107,17 +121,20 @@ class Utterance:
             token, original, index, doubtful = pieces[position]
             last_index, used = index, 1
             if doubtful and hearing.lexicon:
-                joined = hearing.repair(token + pieces[position + 1][0]) if position + 1 < len(pieces) else None
+                following = pieces[position + 1] if position + 1 < len(pieces) else None
+                joined = hearing.repair(token + following[0], original + following[1]) if following else None
                 if joined is not None:  # "a rested" -> "arrested"
-                    token, original, last_index, used = joined, joined, pieces[position + 1][2], 2
-                elif (repaired := hearing.repair(token)) is not None:
+                    token, original, last_index, used = joined, joined, following[2], 2  # type: ignore[index]
+                elif (repaired := hearing.repair(token, original)) is not None:
                     token, original = repaired, repaired
+            doubts.append(doubtful)
             tokens.append(token)
             lemmas.append(lemma(original, hearing.language))
             self._owners.append(index)
             self._owner_ends.append(last_index)
             position += used
         self.tokens = tuple(tokens)
+        self.doubtful = tuple(doubts)  # heard with low confidence (and perhaps repaired)
         self.lemmas = tuple(lemmas)
         self.text = " ".join(tokens)
         self.lemma_text = " ".join(lemmas)
@@ -141,6 +158,11 @@ class Utterance:
             if match.end() == match.start():
                 continue
             yield self.token_at(match.start(), reading), self.token_at(match.end() - 1, reading)
+
+    def weak(self, first_token: int, last_token: int) -> bool:
+        """Whether every token of a match was heard with low confidence: one doubtful word (a name
+        heard as "police") is no evidence on its own."""
+        return all(self.doubtful[first_token : last_token + 1])
 
     def words_for(self, first_token: int, last_token: int) -> tuple[Word, ...]:
         return self.words[self._owners[first_token] : self._owner_ends[last_token] + 1]

@@ -294,6 +294,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
         hearing=Hearing(
             language=language,
             fillers=frozenset(text.get("fillers", [])),
+            doubtful_fillers=frozenset(text.get("doubtful_fillers", [])),
             lexicon=_lexicon(data, frozenset(text.get("function_words", []))),
             doubtful_conf=float(text.get("doubtful_confidence", 0.75)),
             min_similarity=float(text.get("repair_similarity", 85.0)),

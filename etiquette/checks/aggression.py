@@ -76,7 +76,7 @@ def _first_match(turn: Turn, rule: Rule, rules: RuleSet) -> tuple[int, int] | No
     best = None
     for pattern, reading in rule.patterns.each_pattern():  # type: ignore[union-attr]
         for first, last in utterance.find(pattern, reading):
-            if excepted & set(range(first, last + 1)):
+            if excepted & set(range(first, last + 1)) or utterance.weak(first, last):
                 continue
             if rule.negatable and rules.negation.negates(
                 utterance.tokens, first, last if rule.negation_inside else None

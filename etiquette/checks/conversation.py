@@ -60,7 +60,8 @@ def _turn(transcript: Transcript, words: list[Word], rules: RuleSet) -> Turn:
 def cue_spans(cue: PatternSet, utterance: Utterance, rules: RuleSet, negatable: bool = False) -> list[tuple[int, int]]:
     """Token spans where any of the cue's patterns matches (negated ones dropped if asked)."""
     spans = [(first, last) for first, last in cue.spans(utterance)
-             if not (negatable and rules.negation.negates(utterance.tokens, first, last))]
+             if not utterance.weak(first, last)
+             and not (negatable and rules.negation.negates(utterance.tokens, first, last))]
     return sorted(set(spans))
 
 
@@ -230,7 +231,9 @@ def _after_other_turn(
                            else Status(Party.THIRD_PARTY, "spouse_third_party", at))
     if names.names and _names_given(rules, "names_denied", said) and names.match(_names_given(rules, "names_denied", said)):
         found["denied_name"] = (last("names_denied") or 0, Status(Party.THIRD_PARTY, "denied_name", at))
-    if names.match(_names_given(rules, "names_self", said)):
+    given = _names_given(rules, "names_self", said)
+    if names.match(given) or (given and previous_agent is not None and _starts_with(rules, "affirmative", said)):
+        # the name the agent asked for, or "yes, this is Gary" to whatever the agent asked
         found["gave_name"] = (last("names_self") or 0, Status(Party.DEBTOR, "gave_name", at, proxy=proxy))
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
     if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
