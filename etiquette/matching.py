@@ -24,15 +24,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-import simplemma
+import logging
+
 from rapidfuzz import fuzz, process
+from simplemma import Lemmatizer
+from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy
+from simplemma.strategies.dictionaries.trie_dictionary_factory import TrieDictionaryFactory
 
 from etiquette.types import Word
 
 _NON_WORD = re.compile(r"[^\w' ]+")
 _SIMPLEMMA_LANGUAGES = {"en", "es", "fr", "de", "it", "pt", "nl", "ca"}
 
+# simplemma's dictionaries as tries (marisa-trie), built once and cached on disk: loading the
+# Spanish one from its compressed pickle takes over a second in every process, the trie a few
+# milliseconds. Where the cache cannot be written, the trie is built in memory each time.
+_DICTIONARIES = TrieDictionaryFactory()
+_LEMMATIZER = Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=_DICTIONARIES))
+_LOOKUP = DictionaryLookupStrategy(_DICTIONARIES)
+logging.getLogger("simplemma").setLevel(logging.ERROR)  # "failed to cache": not for the officer's console
 
+
+@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: 'Sinvergüenza!' -> 'sinverguenza'."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
@@ -46,12 +59,12 @@ def lemma(token: str, language: str) -> str:
     """The dictionary form of a word (simplemma), folded; the word itself when unknown."""
     if language not in _SIMPLEMMA_LANGUAGES or "'" in token:
         return fold(token)
-    return fold(simplemma.lemmatize(token, lang=language))
+    return fold(_LEMMATIZER.lemmatize(token, language))
 
 
 @lru_cache(maxsize=200_000)
 def _known_word(word: str, language: str) -> bool:
-    return simplemma.is_known(word, lang=language)
+    return _LOOKUP.get_lemma(word, language) is not None
 
 
 @dataclass(frozen=True)

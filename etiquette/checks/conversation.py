@@ -100,9 +100,9 @@ REASONS = (
 # The cues the identity timeline reads from a language's rule file.
 IDENTITY_CUES = (
     "addresses_third_party", "affirmative", "asks_for_debtor", "asks_to_speak_to_debtor_again", "asks_verification",
-    "confirms_identity", "denies_being_debtor", "gives_identity_details", "goes_to_fetch_debtor",
+    "claims_own_debt", "confirms_identity", "denies_being_debtor", "gives_identity_details", "goes_to_fetch_debtor",
     "hands_phone_to_someone_else", "identifies_as_cosigner", "identifies_as_someone_else", "identifies_as_spouse",
-    "debt_of_someone_else", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
+    "names_debtor_as_spouse", "debt_of_someone_else", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
     "voicemail_greeting",
 )
 
@@ -226,6 +226,8 @@ def _after_other_turn(
         "confirmed": (last("confirms_identity", True), Status(Party.DEBTOR, "confirmed", at, proxy=proxy)),
     }
     spouse = last("identifies_as_spouse", True)
+    if spouse is None and status.party is not Party.DEBTOR:  # "she's my wife": the debtor's spouse answered
+        spouse = last("names_debtor_as_spouse", True)
     if spouse is not None:
         found["spouse"] = (spouse, Status(Party.DEBTOR, "spouse_consumer", at, proxy="spouse") if jurisdiction.spouse_is_consumer
                            else Status(Party.THIRD_PARTY, "spouse_third_party", at))
@@ -236,8 +238,12 @@ def _after_other_turn(
         # the name the agent asked for, or "yes, this is Gary" to whatever the agent asked
         found["gave_name"] = (last("names_self") or 0, Status(Party.DEBTOR, "gave_name", at, proxy=proxy))
     asked_to_verify = previous_agent is not None and has_cue(rules, "asks_verification", previous_agent.utterance)
-    if asked_to_verify and has_cue(rules, "gives_identity_details", said) and not has_cue(rules, "refuses", said):
-        found["verified"] = (last("gives_identity_details") or 0, Status(Party.DEBTOR, "verified", at, proxy=proxy))
+    if asked_to_verify and not has_cue(rules, "refuses", said):
+        if has_cue(rules, "gives_identity_details", said):
+            found["verified"] = (last("gives_identity_details") or 0, Status(Party.DEBTOR, "verified", at, proxy=proxy))
+        elif _starts_with(rules, "affirmative", said) and has_cue(rules, "gives_identity_details", _tail(previous_agent, rules)):
+            # "you're still at 123 main street?" "yes": the agent read the details out, the yes confirms them
+            found["verified"] = (0, Status(Party.DEBTOR, "verified", at, proxy=proxy))
     identity = {key: value for key, value in found.items() if value[0] is not None}  # type: ignore[misc]
 
     chosen: tuple[int, Status] | None = None

@@ -53,11 +53,14 @@ def _disclosure_in(turn: Turn, status: Status, previous: Turn | None, context: C
         at = clock(turn.utterance.words_for(first, last)[0].start)
         explanation = rules.explain("debt_mentioned", at=at, reason=reason, since=since)
         return finding_for_span(rule, context.jurisdiction, turn, first, last, explanation, rules.negation.breakers)
-    # "Is this about his debt?" -- "yes, that's right": a confirmation discloses too.
+    # "Is this about his debt?" -- "yes, that's right": a confirmation discloses too. Not when the
+    # other party spoke of the debt as their own ("I got a letter about my bill"): a "sure" to that
+    # tells them nothing about anyone else.
     asked_about_debt = (
         previous is not None
         and previous.role is not Role.AGENT
         and has_cue(rules, "debt_talk", previous.utterance, negatable=True)
+        and not has_cue(rules, "claims_own_debt", previous.utterance, negatable=True)
     )
     if asked_about_debt and starts_with_affirmation(rules, turn.utterance) and not has_cue(
         rules, "declines_to_discuss", turn.utterance
