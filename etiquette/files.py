@@ -30,7 +30,9 @@ def _temporary(folder: Path, mode: str = "w") -> tuple[IO, Path]:
     # A short name of our own: a long final name plus a suffix could exceed NAME_MAX.
     handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
     os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
-    stream = os.fdopen(handle, mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else "")
+    text = "b" not in mode  # a lone surrogate (never expected: inputs are checked) is written escaped, not a crash
+    stream = os.fdopen(handle, mode, encoding="utf-8" if text else None, errors="backslashreplace" if text else None,
+                       newline="" if text else None)
     return stream, Path(name)
 
 
@@ -85,7 +87,7 @@ class Spool:
         return len(self._index)
 
     def add(self, key: object, text: str) -> None:
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", "backslashreplace")
         self._stream.seek(0, os.SEEK_END)
         self._index.append((key, self._stream.tell(), len(data)))
         self._stream.write(data)

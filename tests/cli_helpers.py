@@ -101,3 +101,33 @@ def assert_valid_report(report: dict[str, Any], transcript: dict[str, Any], fail
 def files_left(out_dir: Path) -> list[str]:
     """Every file in the output folder, hidden ones included (a crashed atomic write leaves `.x.tmp`)."""
     return sorted(p.name for p in out_dir.iterdir())
+
+
+THREAT = "you will be arrested today you deadbeat"
+
+
+def threat_data(call_id: str | None = None, language: str = "en", said: str = THREAT) -> dict[str, Any]:
+    """A short transcript in which the agent threatens and insults (issue 12's `mk`): it fails."""
+    words = [{"word": word, "start": round(0.5 + 0.4 * i, 2), "end": round(0.8 + 0.4 * i, 2), "conf": 0.9, "speaker": "agent"}
+             for i, word in enumerate(said.split())]
+    data: dict[str, Any] = {"schema": "etiquette.transcript/1", "language": language,
+                            "speakers": {"agent": {"role": "agent"}, "customer": {"role": "customer"}}, "words": words}
+    if call_id is not None:
+        data["call_id"] = call_id
+    return data
+
+
+def write_json(path: Path | bytes, data: Any) -> Path:
+    """Write `data` as JSON at `path` (a bytes path may hold any byte a file name can)."""
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return Path(path.decode("utf-8", "surrogateescape")) if isinstance(path, bytes) else path
+
+
+def one_line_per_input(result: Run, inputs: list[str]) -> None:
+    """Each input named on exactly one stderr line, and no traceback."""
+    assert "Traceback" not in result.err
+    assert len(result.err_lines) == len(inputs), result.err
+    for name in inputs:
+        assert sum(line.startswith(f"{name}: ") for line in result.err_lines) == 1, (name, result.err)
