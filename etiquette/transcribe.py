@@ -183,6 +183,7 @@ def assemble(
     ensure_complete(info, seconds)
     words = sorted((w for part in parts for w in part.words), key=lambda w: (w.start, w.end, w.speaker))
     loudness = {part.speaker: Loudness(LOUDNESS_STEP, part.loudness) for part in parts if part.loudness}
+    notes = (f"the recording has {info.channels} channels: only the first two were transcribed",) if info.channels > 2 else ()
     return Transcript(
         call_id=call_id,
         language=language,
@@ -191,6 +192,7 @@ def assemble(
         words=tuple(words),
         source=str(source),
         loudness=loudness,
+        notes=notes,
     )
 
 

@@ -83,7 +83,17 @@ def transcript_from_dict(data: Any, *, default_call_id: str, source: str | None 
         words=words,
         source=source,
         loudness=_loudness(data.get("loudness"), speakers, max(duration, words[-1].end if words else 0.0)),
+        notes=_notes(data.get("notes")),
     )
+
+
+def _notes(value: Any) -> tuple[str, ...]:
+    """Notes about the recording that a transcript made from audio carries (channels left out...)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(note, str) and encodable(note) for note in value):
+        raise TranscriptError("'notes' must be a list of strings")
+    return tuple(value)
 
 
 def _loudness(value: Any, speakers: dict[str, Speaker], duration: float) -> dict[str, Loudness]:
@@ -194,6 +204,8 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
         "duration": round(transcript.duration, 3),
         "speakers": speakers,
     }
+    if transcript.notes:
+        data["notes"] = list(transcript.notes)
     if transcript.loudness:
         step = next(iter(transcript.loudness.values())).step
         data["loudness"] = {

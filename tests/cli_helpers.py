@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,3 +135,19 @@ def one_line_per_input(result: Run, inputs: list[str]) -> None:
     assert len(result.err_lines) == len(inputs), result.err
     for name in inputs:
         assert sum(line.startswith(f"{name}: ") for line in result.err_lines) == 1, (name, result.err)
+
+
+def without_root_powers(args: list[str], work: Path) -> subprocess.CompletedProcess:
+    """`etiquette ARGS` run so that file permissions hold for it: root reads anything, unless its
+    capabilities to override them are dropped (setpriv, util-linux)."""
+    command = [sys.executable, "-c", "import sys; from etiquette.cli import main; sys.exit(main())", *args]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: every folder is readable")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    env = {**os.environ, "ETIQUETTE_MODELS_DIR": str(work / "user-models")}  # no model outside the test's folder
+    env.pop("ETIQUETTE_MODEL", None)
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    if "setpriv:" in done.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+    return done

@@ -4,10 +4,7 @@ unreadable models are one line each (items 7, 16); `eval` names a broken transcr
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -16,10 +13,10 @@ import pytest
 from etiquette.printable import printable, shown
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
-    from cli_helpers import REPO, one_line_per_input, read_summary, run, threat_data, write_json
+    from cli_helpers import REPO, one_line_per_input, read_summary, run, threat_data, without_root_powers, write_json
     from test_models import fake_model
 except ImportError:
-    from tests.cli_helpers import REPO, one_line_per_input, read_summary, run, threat_data, write_json
+    from tests.cli_helpers import REPO, one_line_per_input, read_summary, run, threat_data, without_root_powers, write_json
     from tests.test_models import fake_model
 
 RULES = REPO / "etiquette" / "rules"
@@ -159,22 +156,6 @@ def test_kaldis_own_error_lines_never_reach_the_user(tmp_path: Path, capfd: pyte
     assert [row["status"] for row in read_summary(tmp_path / "out")] == ["error", "ok"]
 
 
-def _without_root_powers(args: list[str], work: Path) -> subprocess.CompletedProcess:
-    """`etiquette ARGS` run so that file permissions hold for it: root reads anything, unless its
-    capabilities to override them are dropped (setpriv, util-linux)."""
-    command = [sys.executable, "-c", "import sys; from etiquette.cli import main; sys.exit(main())", *args]
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("running as root without setpriv: every folder is readable")
-        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
-    env = {**os.environ, "ETIQUETTE_MODELS_DIR": str(work / "user-models")}
-    env.pop("ETIQUETTE_MODEL", None)
-    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=120)
-    if "setpriv:" in done.stderr:
-        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
-    return done
-
-
 def test_an_unreadable_model_folder_is_a_model_error(tmp_path: Path) -> None:
     """Item 7: an unreadable model folder ended with exit 4; it is exit 2 with a model message, and the
     transcripts are still checked."""
@@ -183,7 +164,7 @@ def test_an_unreadable_model_folder_is_a_model_error(tmp_path: Path) -> None:
     audio = _wav(tmp_path / "call.wav")
     good = write_json(tmp_path / "good.transcript.json", threat_data("good"))
     try:
-        done = _without_root_powers(["check", str(audio), str(good), "--out", str(tmp_path / "out"), "--model", str(model),
+        done = without_root_powers(["check", str(audio), str(good), "--out", str(tmp_path / "out"), "--model", str(model),
                                      "--language", "ko", "--quiet"], tmp_path)
     finally:
         (model / "am").chmod(0o755)
