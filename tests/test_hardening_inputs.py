@@ -170,12 +170,13 @@ def test_an_out_folder_that_is_not_utf8_with_html(tmp_path: Path, capsys: pytest
 
 @pytest.mark.parametrize("length", [230, NAME_MAX - len(".transcript.json")])
 def test_long_call_ids_that_fit_a_file_name_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str], length: int) -> None:
-    """Item 7: a 246-byte transcript name without call_id, and a 230-character call_id, were ENAMETOOLONG."""
-    unnamed = write_json(tmp_path / ("n" * (length - 16) + ".transcript.json"), threat_data())
+    """Item 7: a 246-byte transcript name without call_id (230 bytes of id), and a 230-character call_id, were
+    ENAMETOOLONG; up to a 255-byte name works."""
+    unnamed = write_json(tmp_path / ("n" * length + ".transcript.json"), threat_data())
     named = write_json(tmp_path / "named.transcript.json", threat_data("i" * length))
     result = run(capsys, "check", unnamed, named, "--out", tmp_path / "out", "--quiet")
     assert result.code == 1, result.err
-    assert read_report(tmp_path / "out", "n" * (length - 16))["verdict"] == "fail"
+    assert read_report(tmp_path / "out", "n" * length)["verdict"] == "fail"
     assert read_report(tmp_path / "out", "i" * length)["verdict"] == "fail"
     assert not [name for name in files_left(tmp_path / "out") if name.startswith(".")]
 

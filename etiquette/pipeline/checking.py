@@ -20,7 +20,7 @@ from pathlib import Path
 
 from etiquette.checks import run_checks
 from etiquette.errors import CallTimeout, EtiquetteError
-from etiquette.rulebook import load_audio_rules, load_rules
+from etiquette.rulebook import available_languages, load_audio_rules, load_rules
 from etiquette.types import CheckResult, Metrics, Transcript
 
 _WORKER_PRELOAD = ["etiquette.pipeline.checking"]
@@ -29,6 +29,13 @@ _WORKER_PRELOAD = ["etiquette.pipeline.checking"]
 def check_transcript(transcript: Transcript, rules_dir: Path) -> CheckResult:
     """Every check on one transcript, with the rules of its language from `rules_dir`."""
     return run_checks(transcript, load_rules(transcript.language, rules_dir), load_audio_rules(rules_dir))
+
+
+def _warm_up(rules_dir: Path) -> None:
+    """A new worker loads every rule file before it is given a call: that time is nobody's --timeout."""
+    load_audio_rules(rules_dir)
+    for language in available_languages(rules_dir):
+        load_rules(language, rules_dir)
 
 
 def _check_in_worker(transcript: Transcript, rules_dir: Path) -> CheckResult:
@@ -45,6 +52,8 @@ class Checker:
         self.rules_dir = rules_dir
         self.timeout = timeout
         self._pool = None
+        if timeout is not None:
+            self._workers()  # started now: it warms up while the first calls are read or transcribed
 
     def check(self, transcript: Transcript, budget: float | None = None) -> CheckResult:
         """The checks' result; CallTimeout when they take longer than `budget` seconds (default: the
@@ -53,7 +62,7 @@ class Checker:
             return check_transcript(transcript, self.rules_dir)
         from pebble import ProcessExpired
 
-        limit = max(0.5, self.timeout if budget is None else budget)
+        limit = max(1.0, self.timeout if budget is None else budget)
         future = self._workers().schedule(_check_in_worker, args=(transcript, self.rules_dir), timeout=limit)
         try:
             return future.result()
@@ -69,7 +78,7 @@ class Checker:
 
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_WORKER_PRELOAD)
-            self._pool = ProcessPool(max_workers=1, context=context)
+            self._pool = ProcessPool(max_workers=1, context=context, initializer=_warm_up, initargs=(self.rules_dir,))
         return self._pool
 
     def close(self) -> None:
