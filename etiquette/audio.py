@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from etiquette.containers import check_complete
 from etiquette.errors import AudioError, CallTimeout, Interrupted
 
 SAMPLE_WIDTH = 2  # bytes per sample: signed 16-bit little-endian
@@ -99,7 +100,12 @@ def probe(path: str | Path) -> AudioInfo:
         raise AudioError(f"ffmpeg took more than {PROBE_TIMEOUT:.0f} s to read the header") from exc
     except OSError as exc:
         raise AudioError(f"cannot run ffmpeg: {exc.strerror or exc}") from exc
-    return parse_ffmpeg_banner(proc.stderr.decode("utf-8", errors="replace"))
+    info = parse_ffmpeg_banner(proc.stderr.decode("utf-8", errors="replace"))
+    try:
+        check_complete(path)  # a cut WAV or Ogg decodes without complaint: its container tells
+    except OSError as exc:
+        raise AudioError(f"cannot read: {exc.strerror or exc}") from exc
+    return info
 
 
 def parse_ffmpeg_banner(banner: str) -> AudioInfo:
@@ -170,6 +176,14 @@ class Limit:
         with self._lock:
             if self._started is None:
                 self._started = time.monotonic()
+
+    def remaining(self) -> float | None:
+        """Seconds left of the time limit (all of it before the call started), or None without one."""
+        if self.timeout is None:
+            return None
+        with self._lock:
+            spent = 0.0 if self._started is None else time.monotonic() - self._started
+        return max(0.0, self.timeout - spent)
 
     def exceeded(self) -> str | None:
         """Why decoding must stop now, or None."""

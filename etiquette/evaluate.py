@@ -17,6 +17,7 @@ from pathlib import Path
 from etiquette.checks import run_checks
 from etiquette.errors import EtiquetteError, InputError
 from etiquette.language import primary_language
+from etiquette.printable import shown
 from etiquette.registry import CONTRACT_CHECKS
 from etiquette.rulebook import RULES_DIR, load_audio_rules, load_rules
 from etiquette.scenarios import ScenarioError, read_call
@@ -87,9 +88,13 @@ def load_labels(path: Path) -> dict[str, dict]:
     try:
         labels = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise InputError(f"{path}: cannot read labels: {error}") from None
+        raise InputError(f"{shown(path)}: cannot read labels: {error}") from None
     if not isinstance(labels, dict):
-        raise InputError(f"{path}: labels must map call ids to {{expect, language, note}}")
+        raise InputError(f"{shown(path)}: labels must map call ids to {{expect, language, note}}")
+    for call_id, label in labels.items():
+        expect = label.get("expect", []) if isinstance(label, dict) else None
+        if not isinstance(expect, list) or not all(isinstance(check, str) for check in expect):
+            raise InputError(f"{shown(path)}: the label of {shown(call_id)} must be {{\"expect\": [checks...], ...}}")
     return labels
 
 
@@ -103,7 +108,7 @@ def labelled_calls(folder: Path, labels_path: Path | None = None) -> tuple[list[
         try:
             transcript, scenario = read_call(path)
         except (OSError, ScenarioError) as error:
-            result.broken.append(f"{path}: {error}")
+            result.broken.append(f"{shown(path)}: {error}")
             continue
         label = {"expect": scenario.expect, "language": transcript.language, "note": scenario.meta.get("note", "")}
         calls.append((transcript, labels.get(transcript.call_id, label)))
@@ -111,7 +116,7 @@ def labelled_calls(folder: Path, labels_path: Path | None = None) -> tuple[list[
         try:
             transcript = read_transcript(path)
         except EtiquetteError as error:
-            result.broken.append(f"{path}: {error}")
+            result.broken.append(f"{shown(path)}: {error}")
             continue
         if transcript.call_id not in labels:
             result.unlabelled.append(transcript.call_id)

@@ -11,11 +11,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+from etiquette.printable import shown
 
 TEMP_PREFIX = ".etiquette-"
 
@@ -26,11 +29,13 @@ def _umask() -> int:
     return mask
 
 
-def _temporary(folder: Path, mode: str = "w") -> tuple[IO, Path]:
+def _temporary(folder: Path, mode: str = "w", buffering: int = -1) -> tuple[IO, Path]:
     # A short name of our own: a long final name plus a suffix could exceed NAME_MAX.
     handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
     os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
-    stream = os.fdopen(handle, mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else "")
+    text = "b" not in mode  # a lone surrogate (never expected: inputs are checked) is written escaped, not a crash
+    stream = os.fdopen(handle, mode, buffering, encoding="utf-8" if text else None,
+                       errors="backslashreplace" if text else None, newline="" if text else None)
     return stream, Path(name)
 
 
@@ -39,26 +44,48 @@ def atomic_write_text(path: Path, text: str) -> None:
         stream.write(text)
 
 
+def describe_os_error(error: OSError, path: Path | str | None = None) -> str:
+    """"No space left on device: out/x.report.json": what went wrong, then where (escaped)."""
+    where = error.filename if error.filename is not None else path
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{reason}: {shown(where)}" if where is not None else reason
+
+
 class AtomicFile:
-    """`with AtomicFile(path) as f: f.write(...)`: the file appears complete, or not at all."""
+    """`with AtomicFile(path) as f: f.write(...)`: the file appears complete, or not at all.
+
+    An OSError while writing (a full disk) removes the temporary file and names `path`."""
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream, self._temporary = _temporary(path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream, self._temporary = _temporary(path.parent)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(path)) from None
 
     def write(self, text: str) -> None:
-        self._stream.write(text)
+        try:
+            self._stream.write(text)
+        except OSError as error:
+            self.discard()
+            raise OSError(error.errno, error.strerror, str(self.path)) from None
 
     def commit(self) -> None:
-        self._stream.flush()
-        os.fsync(self._stream.fileno())
-        self._stream.close()
-        os.replace(self._temporary, self.path)
+        try:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+            os.replace(self._temporary, self.path)
+        except OSError as error:
+            self.discard()
+            raise OSError(error.errno, error.strerror, str(self.path)) from None
 
     def discard(self) -> None:
-        self._stream.close()
-        self._temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # closing flushes what is left: on a full disk that fails too
+            self._stream.close()
+        with contextlib.suppress(OSError):
+            self._temporary.unlink(missing_ok=True)
 
     def __enter__(self) -> "AtomicFile":
         return self
@@ -78,26 +105,38 @@ class Spool:
     """Text pieces kept in a temporary file, each under a sort key, read back in key order."""
 
     def __init__(self, folder: Path):
-        self._stream, self._path = _temporary(folder, "w+b")
+        self._stream, self._path = _temporary(folder, "w+b", buffering=0)  # unbuffered: a full disk fails the add
         self._index: list[tuple[object, int, int]] = []  # (key, offset, length)
+        self._end = 0
 
     def __len__(self) -> int:
         return len(self._index)
 
     def add(self, key: object, text: str) -> None:
-        data = text.encode("utf-8")
-        self._stream.seek(0, os.SEEK_END)
-        self._index.append((key, self._stream.tell(), len(data)))
-        self._stream.write(data)
+        """Keep `text` under `key`; an OSError (a full disk) leaves the spool as it was."""
+        data = memoryview(text.encode("utf-8", "backslashreplace"))
+        self._stream.seek(self._end)
+        done = 0
+        while done < len(data):  # a raw write may write part of it, and raise on the next try
+            done += self._stream.write(data[done:])
+        self._index.append((key, self._end, len(data)))
+        self._end += len(data)
+
+    def pairs(self) -> Iterator[tuple[object, str]]:
+        """(key, text) in key order."""
+        for key, offset, length in sorted(self._index, key=lambda item: item[0]):  # type: ignore[arg-type, return-value]
+            self._stream.seek(offset)
+            yield key, self._stream.read(length).decode("utf-8")
 
     def in_order(self) -> Iterator[str]:
-        for _, offset, length in sorted(self._index, key=lambda item: item[0]):  # type: ignore[arg-type, return-value]
-            self._stream.seek(offset)
-            yield self._stream.read(length).decode("utf-8")
+        for _, text in self.pairs():
+            yield text
 
     def close(self) -> None:
-        self._stream.close()
-        self._path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self._stream.close()
+        with contextlib.suppress(OSError):
+            self._path.unlink(missing_ok=True)
 
 
 class FolderBusy(Exception):

@@ -219,11 +219,14 @@ def _load_language(primary: str, rules_dir: Path) -> RuleSet:
     path = rules_dir / f"{primary}.toml"
     data = _read(path)
     try:
+        _check_shape(data, path)
         return _build(primary, path, data)
     except RulesError:
         raise
-    except (KeyError, TypeError, ValueError, re.error) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
         raise RulesError(f"{path}: {_describe(error)}") from None
+    except Exception as error:  # whatever else a strange file does, it is this file's fault, said in one line
+        raise RulesError(f"{path}: not a usable rule file ({type(error).__name__})") from None
 
 
 @lru_cache(maxsize=None)
@@ -233,6 +236,7 @@ def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
         path = RULES_DIR / AUDIO_FILE  # a custom --rules folder may hold only language files
     data = _read(path)
     try:
+        _check_shape(data, path)
         rules = tuple(_rule(entry, "any", data.get("vocab", {}), path) for entry in _rule_entries(data, path))
         settings = _settings(data, path)
         explain = Explanations(dict(data.get("explanations", {})))
@@ -240,8 +244,10 @@ def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
         return AudioRules(path, rules, settings, explain)
     except RulesError:
         raise
-    except (KeyError, TypeError, ValueError, re.error) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
         raise RulesError(f"{path}: {_describe(error)}") from None
+    except Exception as error:  # whatever else a strange file does, it is this file's fault, said in one line
+        raise RulesError(f"{path}: not a usable rule file ({type(error).__name__})") from None
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -253,6 +259,21 @@ def _read(path: Path) -> dict[str, Any]:
         raise RulesError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"{path}: not valid TOML: {error}") from None
+
+
+_TABLES = {"text": "a table", "jurisdictions": "a table of tables", "cues": "a table of tables",
+           "vocab": "a table of word lists", "explanations": "a table of sentences"}
+
+
+def _check_shape(data: dict, path: Path) -> None:
+    """The top-level tables are tables (of what they must hold), so a wrong one is named, key and all."""
+    for key, kind in _TABLES.items():
+        value = data.get(key, {})
+        inner = {"a table of tables": dict, "a table of word lists": list, "a table of sentences": str}.get(kind)
+        if not isinstance(value, dict) or (inner and not all(isinstance(item, inner) for item in value.values())):
+            raise RulesError(f"{path}: '{key}' must be {kind}")
+        if inner is list and not all(isinstance(word, str) for words in value.values() for word in words):
+            raise RulesError(f"{path}: '{key}' must be {kind}")
 
 
 def _describe(error: Exception) -> str:

@@ -7,9 +7,14 @@ what tells the agent's words from the customer's. Mono calls get one speaker,
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import sys
+import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -55,13 +60,48 @@ def load_model(path: str | Path) -> vosk.Model:
             raise ModelError(f"{key} is not a Vosk model: {problem}")
         import vosk
 
-        vosk.SetLogLevel(-1)  # keep Kaldi's log lines off the terminal
-        try:
-            model = vosk.Model(str(key))
-        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
-            raise ModelError(f"Vosk could not load the model in {key}: {exc}") from exc
+        with kaldi_messages() as said:
+            vosk.SetLogLevel(-1)  # errors and warnings only, and those into `said`, never onto the terminal
+            try:
+                model = vosk.Model(str(key))
+            except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+                why = said()
+                raise ModelError(f"Vosk could not load the model in {key}: {exc}" + (f" ({why})" if why else "")) from exc
+            finally:
+                vosk.SetLogLevel(-10)  # and nothing at all while decoding
         _model_cache[key] = model
         return model
+
+
+_KALDI_LINE = re.compile(r"^(?:LOG|VLOG\[\d+\]|WARNING|ERROR|ASSERTION_FAILED) \((?:VoskAPI|Kaldi)\S*\) ?(.*)$")
+
+
+@contextlib.contextmanager
+def kaldi_messages() -> Iterator[Callable[[], str]]:
+    """Kaldi writes its log from C++ straight to file descriptor 2, beside our one-line errors.
+    For the block, fd 2 goes to a temporary file; the block can ask what Kaldi's last error said
+    (`said()`), and anything else written there meanwhile is passed on to stderr afterwards."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+
+        def said() -> str:
+            capture.seek(0)
+            found = [m.group(1) for line in capture.read().decode("utf-8", "replace").splitlines()
+                     if (m := _KALDI_LINE.match(line.strip()))]
+            return " ".join(found[-1].split())[:200] if found else ""
+
+        try:
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            others = [line for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True)
+                      if not _KALDI_LINE.match(line.strip())]
+            if others:
+                sys.stderr.write("".join(others))
 
 
 # ---------------------------------------------------------------- decoding
@@ -143,6 +183,7 @@ def assemble(
     ensure_complete(info, seconds)
     words = sorted((w for part in parts for w in part.words), key=lambda w: (w.start, w.end, w.speaker))
     loudness = {part.speaker: Loudness(LOUDNESS_STEP, part.loudness) for part in parts if part.loudness}
+    notes = (f"the recording has {info.channels} channels: only the first two were transcribed",) if info.channels > 2 else ()
     return Transcript(
         call_id=call_id,
         language=language,
@@ -151,6 +192,7 @@ def assemble(
         words=tuple(words),
         source=str(source),
         loudness=loudness,
+        notes=notes,
     )
 
 

@@ -103,6 +103,7 @@ class Transcript:
     words: tuple[Word, ...]
     source: str | None = None  # the file it was read or transcribed from
     loudness: dict[str, Loudness] = field(default_factory=dict)  # per speaker, when made from audio
+    notes: tuple[str, ...] = ()  # what the reader of its report should know about the recording
 
     @property
     def primary_language(self) -> str:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,3 +105,49 @@ def assert_valid_report(report: dict[str, Any], transcript: dict[str, Any], fail
 def files_left(out_dir: Path) -> list[str]:
     """Every file in the output folder, hidden ones included (a crashed atomic write leaves `.x.tmp`)."""
     return sorted(p.name for p in out_dir.iterdir())
+
+
+THREAT = "you will be arrested today you deadbeat"
+
+
+def threat_data(call_id: str | None = None, language: str = "en", said: str = THREAT) -> dict[str, Any]:
+    """A short transcript in which the agent threatens and insults (issue 12's `mk`): it fails."""
+    words = [{"word": word, "start": round(0.5 + 0.4 * i, 2), "end": round(0.8 + 0.4 * i, 2), "conf": 0.9, "speaker": "agent"}
+             for i, word in enumerate(said.split())]
+    data: dict[str, Any] = {"schema": "etiquette.transcript/1", "language": language,
+                            "speakers": {"agent": {"role": "agent"}, "customer": {"role": "customer"}}, "words": words}
+    if call_id is not None:
+        data["call_id"] = call_id
+    return data
+
+
+def write_json(path: Path | bytes, data: Any) -> Path:
+    """Write `data` as JSON at `path` (a bytes path may hold any byte a file name can)."""
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return Path(path.decode("utf-8", "surrogateescape")) if isinstance(path, bytes) else path
+
+
+def one_line_per_input(result: Run, inputs: list[str]) -> None:
+    """Each input named on exactly one stderr line, and no traceback."""
+    assert "Traceback" not in result.err
+    assert len(result.err_lines) == len(inputs), result.err
+    for name in inputs:
+        assert sum(line.startswith(f"{name}: ") for line in result.err_lines) == 1, (name, result.err)
+
+
+def without_root_powers(args: list[str], work: Path) -> subprocess.CompletedProcess:
+    """`etiquette ARGS` run so that file permissions hold for it: root reads anything, unless its
+    capabilities to override them are dropped (setpriv, util-linux)."""
+    command = [sys.executable, "-c", "import sys; from etiquette.cli import main; sys.exit(main())", *args]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: every folder is readable")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    env = {**os.environ, "ETIQUETTE_MODELS_DIR": str(work / "user-models")}  # no model outside the test's folder
+    env.pop("ETIQUETTE_MODEL", None)
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    if "setpriv:" in done.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+    return done

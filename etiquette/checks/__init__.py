@@ -33,7 +33,7 @@ def run_checks(
 def run_context(context: CallContext, checks: Iterable[Check]) -> CheckResult:
     findings: list[Finding] = []
     skipped: list[SkippedCheck] = []
-    notes: list[str] = []
+    notes: list[str] = list(context.transcript.notes)  # about the recording (channels left out...)
     metrics = NO_METRICS
     if not context.has(Need.ATTRIBUTION):
         notes.append(context.reason(Need.ATTRIBUTION))

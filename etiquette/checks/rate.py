@@ -202,12 +202,13 @@ def _trim(speech: SpeechClock, start: float, end: float, settings: RateSettings)
     the finding should point at the fast part, not the lead-in.
     """
     part, threshold = TRIM_SECONDS, settings.threshold_wpm
-    starts = [s for s in speech.starts if start <= s < end - part]
+    # the clock's starts and ends are sorted: the stretch's own words by bisection, not a pass over the call
+    starts = speech.starts[bisect.bisect_left(speech.starts, start):bisect.bisect_left(speech.starts, end - part)]
     for candidate in starts:
         if speech.wpm(candidate, candidate + part) >= threshold:
             start = candidate
             break
-    ends = [e for e in speech.ends if start + part < e <= end]
+    ends = speech.ends[bisect.bisect_right(speech.ends, start + part):bisect.bisect_right(speech.ends, end)]
     for candidate in reversed(ends):
         if speech.wpm(candidate - part, candidate) >= threshold:
             end = candidate

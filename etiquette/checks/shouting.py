@@ -7,6 +7,8 @@ only where the agent is saying words (a bang on the line is not shouting).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -61,22 +63,26 @@ def check_shouting(
     median = statistics.median(loudness.values[i] for i in blocks)  # type: ignore[type-var]
     span = max(1, round(settings.window_seconds / loudness.step))
     spoken = set(blocks)
+    spoken_before = list(itertools.accumulate((i in spoken for i in range(len(loudness.values))), initial=0))
     powers = [_power(value) for value in loudness.values]
     running = sum(powers[:span])  # the window's total power, slid one block at a time
     loud: list[tuple[int, float]] = []  # (first block of a loud window, its level)
     for first in range(0, len(powers) - span + 1):
         if first:
             running += powers[first + span - 1] - powers[first - 1]
-        if not spoken.intersection(range(first, first + span)):
+        if spoken_before[first + span] == spoken_before[first]:  # no speech in the window
             continue
         level = _lufs(max(running, 0.0) / span)
         if level is not None and level - median >= settings.rise_db:
             loud.append((first, level))
     findings = []
+    starts = [word.start for word in words]  # in time order
+    reach = list(itertools.accumulate((word.end for word in words), max))  # the latest end so far
     for stretch in _stretches(loud, span):
         start, end = loudness.at(stretch[0][0]), loudness.at(stretch[-1][0] + span)
         peak = max(level for _, level in stretch)
-        said = [w for w in words if w.end > start and w.start < end]
+        nearby = words[bisect.bisect_right(reach, start):bisect.bisect_left(starts, end)]  # no pass over the call
+        said = [w for w in nearby if w.end > start and w.start < end]
         findings.append(
             rule_finding(
                 rule, jurisdiction, speaker=speaker, start=round(start, 2), end=round(end, 2),

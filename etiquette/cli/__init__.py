@@ -23,6 +23,7 @@ from etiquette.errors import EtiquetteError
 from etiquette.files import FolderBusy
 from etiquette.models.cli import models_app
 from etiquette.outcome import ExitStatus
+from etiquette.printable import printable
 
 app = typer.Typer(
     help="Check recorded debt-collection calls for speaking rate, third-party disclosure, aggressive language and "
@@ -65,13 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         status.interrupted = True
     except typer.TyperException as error:  # a usage error: typer prints it with the usage line
         show = getattr(error, "show", None)
+        if isinstance(getattr(error, "message", None), str):  # it may quote what was typed: a name with a newline...
+            error.message = printable(error.message)
         if show is not None:
             show(file=sys.stderr)
         else:
-            err.print(f"etiquette: {error}", markup=False, soft_wrap=True)
+            err.print(f"etiquette: {printable(error)}", markup=False, soft_wrap=True)
         status.usage_error = True
     except (EtiquetteError, FolderBusy) as error:
-        err.print(f"etiquette: {error}", markup=False, soft_wrap=True)
+        err.print(f"etiquette: {printable(error)}", markup=False, soft_wrap=True)
         status.usage_error = True
     except KeyboardInterrupt:
         status.interrupted = True

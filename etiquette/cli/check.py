@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,8 +13,10 @@ import typer
 
 from etiquette.cli.console import BatchProgress, err, language_tag, print_summary, safe
 from etiquette.errors import NothingToCheck
+from etiquette.files import TEMP_PREFIX
 from etiquette.outcome import ExitStatus
 from etiquette.pipeline import CheckOptions, run_batch
+from etiquette.printable import shown
 from etiquette.report import FailOn
 from etiquette.rulebook import RULES_DIR
 from etiquette.writers import parse_formats
@@ -131,15 +134,19 @@ def _options(out_dir, language, model, agent_channel, fail_on, jobs, timeout, re
     if offline and download_model:
         raise typer.BadParameter("--download-model needs the network, which --offline forbids", param_hint="--offline")
     if model is not None and not model.exists():
-        raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
+        raise typer.BadParameter(f"{shown(model)} does not exist", param_hint="--model")
     if out_dir.exists() and not out_dir.is_dir():
-        raise typer.BadParameter(f"{out_dir} is a file, not a folder", param_hint="--out")
+        raise typer.BadParameter(f"{shown(out_dir)} is a file, not a folder", param_hint="--out")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise typer.BadParameter(f"cannot create {out_dir}: {error.strerror or error}", param_hint="--out") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise typer.BadParameter(f"{out_dir} cannot be written to", param_hint="--out")
+        raise typer.BadParameter(f"cannot create {shown(out_dir)}: {error.strerror or error}", param_hint="--out") from None
+    try:  # a real write says why not (a read-only file system, no permission, no space)
+        with tempfile.TemporaryFile(dir=out_dir, prefix=TEMP_PREFIX, suffix=".tmp") as probe:
+            probe.write(b"etiquette")
+            probe.flush()
+    except OSError as error:
+        raise typer.BadParameter(f"{shown(out_dir)} cannot be written to: {error.strerror or error}", param_hint="--out") from None
     return CheckOptions(
         out_dir=out_dir, language=tag, model=model, agent_channel=agent_channel.value, fail_on=failing,
         retranscribe=retranscribe, rules_dir=rules, jobs=jobs, timeout=timeout, offline=offline,

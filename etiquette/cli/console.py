@@ -13,13 +13,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from etiquette.language import EXAMPLES, LanguageTagError, parse_tag
 from etiquette.outcome import BatchTotals, CallLine, CallOutcome, Status
-from etiquette.pipeline import RunResult, shown
+from etiquette.pipeline import RunResult
+from etiquette.printable import safe
 from etiquette.registry import REGISTRY
 from etiquette.types import Verdict
 
@@ -35,11 +35,6 @@ def language_tag(value: str, hint: str = "--language") -> str:
         return parse_tag(value).tag
     except LanguageTagError:
         raise typer.BadParameter(f"{value!r} is not a BCP-47 language tag; use one such as {EXAMPLES}", param_hint=hint) from None
-
-
-def safe(text: object) -> str:
-    """Text from a call or a file, ready for rich: escaped control characters, escaped markup."""
-    return escape(shown(str(text)))
 
 
 class BatchProgress:

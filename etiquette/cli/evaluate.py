@@ -33,11 +33,12 @@ def eval_command(
     for check in result.checks:
         for language in result.languages:
             tally = result.tallies[(check, language)]
-            table.add_row(check, language, f"{tally.precision:.2f}", f"{tally.recall:.2f}", f"{tally.f1:.2f}",
+            table.add_row(safe(check), safe(language), f"{tally.precision:.2f}", f"{tally.recall:.2f}", f"{tally.f1:.2f}",
                           str(tally.true_positives), str(tally.false_positives), str(tally.false_negatives))
     out.print(table)
     for mistake in result.mistakes:
-        out.print(f"{mistake.kind.upper():12} {mistake.check:24} {safe(mistake.call_id)}: {safe(mistake.note)}", soft_wrap=True)
+        out.print(f"{mistake.kind.upper():12} {safe(mistake.check):24} {safe(mistake.call_id)}: {safe(mistake.note)}",
+                  soft_wrap=True)
     if result.missing:
         out.print(f"labelled but no transcript: {safe(', '.join(result.missing))}")
     for broken in result.broken:

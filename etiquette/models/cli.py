@@ -15,6 +15,7 @@ from rich.table import Table
 
 from etiquette import models
 from etiquette.errors import ModelNotFoundError
+from etiquette.printable import printable, safe, shown
 
 models_app = typer.Typer(
     help="Get a speech model: list the known Vosk models, download or install one, show which one `check` uses.",
@@ -24,7 +25,7 @@ models_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console()
+out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 _DIR_HELP = "Model folder to use instead of the user models folder ($ETIQUETTE_MODELS_DIR, else the platform's data folder)."
@@ -48,7 +49,7 @@ class _Bars:
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         task = self._tasks.get(stage)
         if task is None:
-            label = f"{self._LABELS.get(stage, stage)} {self._subject}"
+            label = f"{self._LABELS.get(stage, stage)} {safe(self._subject)}"
             task = self._tasks[stage] = self._progress.add_task(label, total=total)
         self._progress.update(task, completed=done, total=total)
 
@@ -70,7 +71,7 @@ def list_models(
     the installed vosk-model-<language> Python packages (which `check` falls back on)."""
     folder = _folder(directory)
     roots = [folder, *models.default_models_dirs()]
-    table = Table(title=f"Vosk models (user models folder: {folder})", title_justify="left")
+    table = Table(title=f"Vosk models (user models folder: {safe(shown(folder))})", title_justify="left")
     for column in ("name", "language", "size", "use"):
         table.add_column(column, no_wrap=True, justify="right" if column == "size" else "left")
     table.add_column("installed", overflow="fold")
@@ -79,23 +80,24 @@ def list_models(
         if language and not models.language_suits(language, entry.language):
             continue
         listed.update(places)
-        where = "\n".join(str(p) for p in places) or "-"
+        where = "\n".join(safe(shown(p)) for p in places) or "-"
         table.add_row(entry.name, entry.language, models.format_size(entry.size, entry.size_exact), entry.use, where)
     for model in models.installed_models([folder]):
         if model.path in listed or model.entry is not None:
             continue
         if language and (model.language is None or not models.language_suits(language, model.language)):
             continue
-        table.add_row(model.name, model.language or "?", "", "not in the catalogue", _where(model))
+        table.add_row(safe(model.name), safe(model.language or "?"), "", "not in the catalogue", _where(model))
     for model in models.package_models():
         if language and not models.language_suits(language, model.language or ""):
             continue
-        table.add_row(model.name, model.language or "?", "", "Python package", _where(model))
+        table.add_row(safe(model.name), safe(model.language or "?"), "", "Python package", _where(model))
     out.print(table)
 
 
 def _where(model: models.InstalledModel) -> str:
-    return str(model.path) if model.problem is None else f"{model.path} (not usable: {model.problem})"
+    where = shown(model.path) if model.problem is None else f"{shown(model.path)} (not usable: {model.problem})"
+    return safe(where)
 
 
 @models_app.command("download")
@@ -108,7 +110,7 @@ def download_model(
     folder = _folder(directory)
     with progress_bars(name.rsplit("/", 1)[-1]) as progress:
         path = models.download(name, folder, progress=progress, sha256=sha256)
-    out.print(f"{name.rsplit('/', 1)[-1]}: installed in {path}", markup=False, soft_wrap=True)
+    out.print(f"{shown(name.rsplit('/', 1)[-1])}: installed in {shown(path)}", markup=False, soft_wrap=True)
 
 
 @models_app.command("install")
@@ -121,7 +123,7 @@ def install_model(
     folder = _folder(directory)
     with progress_bars(path.name) as progress:
         installed = models.install(path, folder, name=name, progress=progress)
-    out.print(f"{installed.name}: installed in {installed}", markup=False, soft_wrap=True)
+    out.print(f"{shown(installed.name)}: installed in {shown(installed)}", markup=False, soft_wrap=True)
 
 
 @models_app.command("path")
@@ -134,5 +136,5 @@ def model_path(
         choice = models.resolve_model(language, model)
     except ModelNotFoundError as missing:
         raise ModelNotFoundError(f"{missing}; {models.missing_model_hint(language)}") from missing
-    out.print(f"{language}: {choice.path}", markup=False, soft_wrap=True)
-    out.print(f"  why: {choice.reason}", markup=False, soft_wrap=True)
+    out.print(f"{shown(language)}: {shown(choice.path)}", markup=False, soft_wrap=True)
+    out.print(f"  why: {printable(choice.reason)}", markup=False, soft_wrap=True)

@@ -25,6 +25,7 @@ from typing import Iterable
 
 from etiquette.errors import EtiquetteError, NothingToCheck
 from etiquette.outcome import CallOutcome, Status
+from etiquette.printable import encodable, shown
 from etiquette.transcripts import SUFFIX as TRANSCRIPT_SUFFIX
 from etiquette.transcripts import call_id_from_path, read_transcript
 
@@ -54,16 +55,6 @@ class PlannedCall:
 class Plan:
     calls: list[PlannedCall]
     problems: list[CallOutcome]  # inputs that fail before any work: missing, unreadable, clashing
-
-
-def shown(path: Path | str) -> str:
-    """A path as printed: control characters and undecodable bytes escaped, so a file name cannot
-    forge a line of output."""
-    text = str(path)
-    if text.isprintable() and "\\" not in text:
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").encode(
-        "unicode_escape").decode("ascii")
 
 
 def is_transcript(path: Path) -> bool:
@@ -136,12 +127,16 @@ def plan_calls(files: list[Path]) -> Plan:
             call_id = read_transcript(path).call_id if transcript else path.stem
             _check_name(call_id)
         except EtiquetteError as error:
-            problems.append(CallOutcome(shown(path), call_id_from_path(path), order, Status.ERROR, error=str(error)))
+            problems.append(CallOutcome(shown(path), shown(call_id_from_path(path)), order, Status.ERROR, error=str(error)))
+            continue
+        except Exception as error:  # a bug reading one input fails that input, not the batch
+            problems.append(CallOutcome(shown(path), shown(call_id_from_path(path)), order, Status.ERROR,
+                                        error=f"internal error while reading it ({type(error).__name__})"))
             continue
         call = calls.setdefault(call_id, PlannedCall(call_id, order))
         taken = call.transcript_path if transcript else call.audio_path
         if taken is not None:
-            message = (f"call id {shown(call_id)!r} is already taken by {shown(taken)}; skipped so that its report "
+            message = (f"call id '{shown(call_id)}' is already taken by {shown(taken)}; skipped so that its report "
                        "is not overwritten (rename one of them)")
             problems.append(CallOutcome(shown(path), call_id, order, Status.ERROR, error=message))
             continue
@@ -160,6 +155,9 @@ def _check_name(call_id: str) -> None:
             f"the call id is too long for a file name ({len(call_id.encode('utf-8', 'surrogateescape'))} bytes; "
             f"at most {NAME_MAX - len(_LONGEST_SUFFIX)}): give the transcript a shorter call_id or rename the file"
         )
+    if not encodable(call_id):
+        raise EtiquetteError("the call id is not UTF-8 text (a file name in another encoding?): rename the file "
+                             "or give the transcript a call_id")
     if not call_id.isprintable() or call_id in (".", ".."):
         raise EtiquetteError("the call id holds control characters or is '.' or '..'")
 

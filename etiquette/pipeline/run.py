@@ -25,12 +25,13 @@ from typing import Callable, Iterable, Protocol
 
 from etiquette import __version__
 from etiquette.audio import Limit, probe
-from etiquette.checks import run_checks
 from etiquette.errors import EtiquetteError, Interrupted, ModelError
 from etiquette.models.locate import MODELS_URL
-from etiquette.files import RunLock, atomic_write_text
+from etiquette.files import RunLock, atomic_write_text, describe_os_error
 from etiquette.outcome import BatchTotals, CallOutcome, ExitStatus, Status
+from etiquette.pipeline.checking import Checker
 from etiquette.pipeline.options import CheckOptions
+from etiquette.pipeline.outputs import Outputs
 from etiquette.pipeline.plan import PlannedCall, plan, shown
 from etiquette.pipeline.transcription import AudioCall, silent, transcribe_call
 from etiquette.redact import is_redacted, redact_report, redact_transcript
@@ -39,7 +40,7 @@ from etiquette.rulebook import available_languages, load_audio_rules, load_rules
 from etiquette.transcripts import SUFFIX as TRANSCRIPT_SUFFIX
 from etiquette.transcripts import read_transcript, transcript_to_json
 from etiquette.types import Transcript
-from etiquette.writers import Writer, WriterOptions, writers_for
+from etiquette.writers import WriterOptions, writers_for
 from etiquette.writers.report_json import report_path
 
 
@@ -93,7 +94,10 @@ def run_batch(
     planned = plan(inputs, options.out_dir)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(options.out_dir):
-        batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress, status)
+        try:
+            batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress, status)
+        except OSError as error:  # not even an empty temporary file: nothing can be written there
+            raise EtiquetteError(f"cannot write in {shown(options.out_dir)}: {describe_os_error(error)}") from None
         try:
             batch.run(planned.calls, planned.problems)
         finally:
@@ -110,11 +114,12 @@ class _Batch:
         self.download_progress = download_progress
         self.settings = options.fingerprint()
         self.result = RunResult(BatchTotals(), status or ExitStatus(options.fail_on))
-        self.writers: list[Writer] = writers_for(
-            list(options.formats), WriterOptions(options.out_dir, options.redact, options.rules_dir))
+        self.outputs = Outputs(writers_for(list(options.formats), WriterOptions(options.out_dir, options.redact,
+                                                                                options.rules_dir)), self.result.status)
         self.models: dict[str, tuple[Path, object] | ModelError] = {}
         self.cancel = threading.Event()
         self.slots = threading.Semaphore(max(1, options.jobs))
+        self.checker = Checker(options.rules_dir, options.timeout)  # in a worker process with --timeout
 
     # -- handing calls to the writers
 
@@ -122,13 +127,7 @@ class _Batch:
         if outcome.report is not None and self.options.redact:
             outcome = CallOutcome(outcome.input, outcome.call_id, outcome.order, outcome.status,
                                   redact_report(outcome.report), outcome.error, outcome.note)
-        try:
-            for writer in self.writers:
-                writer.add(outcome)
-        except OSError as error:
-            outcome = CallOutcome(outcome.input, outcome.call_id, outcome.order, Status.ERROR,
-                                  error=f"cannot write its outputs in {shown(self.options.out_dir)}: {error.strerror or error}")
-            self.result.status.output_failed = True
+        outcome = self.outputs.add(outcome)
         light = outcome if outcome.report is None else CallOutcome(
             outcome.input, outcome.call_id, outcome.order, outcome.status, outcome.report.without_transcript_words(),
             outcome.error, outcome.note)
@@ -138,16 +137,9 @@ class _Batch:
             self.progress.finished(light)
 
     def finish(self) -> None:
-        for writer in self.writers:
-            try:
-                path = writer.finish(self.result.totals)
-                if path is not None:
-                    self.result.written.append(path)
-            except OSError as error:
-                self.result.status.output_failed = True
-                self.result.output_errors.append(f"{shown(writer.path)}: cannot write: {error.strerror or error}")
-            finally:
-                writer.close()
+        self.checker.close()
+        self.result.written += self.outputs.finish(self.result.totals)
+        self.result.output_errors = self.outputs.errors
 
     # -- the calls
 
@@ -167,7 +159,13 @@ class _Batch:
                 continue
             if not call.uses_audio(retranscribe):
                 self._guarded(call, source, lambda: read_transcript(source), digest)
-            elif (saved := self._saved_transcript(call, digest)) is not None:
+                continue
+            try:
+                saved = self._saved_transcript(call, digest)
+            except EtiquetteError as error:
+                self.deliver(self._error(call, source, error))
+                continue
+            if saved is not None:
                 self._guarded(call, source, lambda saved=saved: saved, digest, transcript_path=self._transcript_path(call))
             else:
                 to_transcribe.append((call, digest))
@@ -184,10 +182,11 @@ class _Batch:
         return CallOutcome(shown(source), call.call_id, call.order, status, error=str(error))
 
     def _guarded(self, call: PlannedCall, source: Path, transcript: Callable[[], Transcript], digest: str,
-                 transcript_path: Path | None = None) -> None:
-        """Check one call; anything that goes wrong is that call's error, never the batch's."""
+                 transcript_path: Path | None = None, budget: float | None = None) -> None:
+        """Check one call (within `budget` seconds, what is left of its --timeout); anything that goes
+        wrong is that call's error, never the batch's."""
         try:
-            outcome = self._check(call, source, transcript(), digest, transcript_path)
+            outcome = self._check(call, source, transcript(), digest, transcript_path, budget)
         except EtiquetteError as error:
             outcome = self._error(call, source, error)
         except Exception as error:  # a bug: this call fails, the batch goes on
@@ -198,12 +197,12 @@ class _Batch:
         self.deliver(outcome)
 
     def _check(self, call: PlannedCall, source: Path, transcript: Transcript, digest: str,
-               transcript_path: Path | None) -> CallOutcome:
+               transcript_path: Path | None, budget: float | None) -> CallOutcome:
         if not transcript.words:
             # Nothing said is nothing checked: a silent call must never read as a pass.
             raise EtiquetteError("the transcript has no words: nothing to check (a silent or empty recording?)")
         rules = load_rules(transcript.language, self.options.rules_dir)
-        checked = run_checks(transcript, rules, load_audio_rules(self.options.rules_dir))
+        checked = self.checker.check(transcript, budget)
         report = CallReport(
             transcript=transcript,
             result=checked,
@@ -244,7 +243,10 @@ class _Batch:
         if is_redacted(saved):
             return None  # masked words would change what the checks find
         if self.options.redact:  # this run writes nothing unmasked: mask the saved copy first
-            self._save_transcript(call, saved, digest, data.get("transcribed", {}).get("model", ""))
+            try:
+                self._save_transcript(call, saved, digest, data.get("transcribed", {}).get("model", ""))
+            except OSError as error:
+                raise EtiquetteError(f"cannot mask its saved transcript ({describe_os_error(error)})") from None
         return saved
 
     def _save_transcript(self, call: PlannedCall, transcript: Transcript, digest: str, model: str) -> Path:
@@ -325,7 +327,7 @@ class _Batch:
                 raise
 
     def _transcribed(self, job: tuple, future: Future) -> None:
-        call, digest, _, model_path, _, _ = job
+        call, digest, _, model_path, _, limit = job
         audio = call.audio_path
         try:
             transcript = future.result()
@@ -334,7 +336,7 @@ class _Batch:
             self.deliver(self._error(call, audio, error))
             return
         except OSError as error:
-            self.deliver(self._error(call, audio, EtiquetteError(f"cannot save its transcript: {error.strerror or error}")))
+            self.deliver(self._error(call, audio, EtiquetteError(f"cannot save its transcript ({describe_os_error(error)})")))
             return
         except Exception as error:
             if self.options.debug:
@@ -346,7 +348,7 @@ class _Batch:
             # A silent recording would "pass" every check; an officer needs to look at it instead.
             self.deliver(self._error(call, audio, silent(transcript, self.options.language, path.name)))
             return
-        self._guarded(call, audio, lambda: transcript, digest, transcript_path=path)
+        self._guarded(call, audio, lambda: transcript, digest, transcript_path=path, budget=limit.remaining())
 
 
 def _same_file(path: Path, text: str) -> bool:

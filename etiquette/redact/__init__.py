@@ -11,6 +11,7 @@ Names and street addresses are not masked (see the README).
 
 from __future__ import annotations
 
+import bisect
 import copy
 import dataclasses
 import re
@@ -133,13 +134,19 @@ def is_redacted(transcript: Transcript) -> bool:
     return any(is_mask(word.text) for word in transcript.words)
 
 
+def _start(word: Word) -> float:
+    return word.start
+
+
 def aligned(evidence: str, speaker: object, start: float, end: float, masked: Sequence[Word]) -> str:
     """The evidence with every word that is masked in the transcript masked too.
 
     The evidence is the speaker's words between the finding's start and end, in
     order (perhaps cut short with "..."), so they are matched one by one.
     """
-    said = [w for w in masked if w.speaker == speaker and w.start >= start - 0.06 and w.end <= end + 0.06]
+    # the words are in time order: the finding's by bisection, not a pass over the call
+    window = masked[bisect.bisect_left(masked, start - 0.06, key=_start):bisect.bisect_right(masked, end + 0.06, key=_start)]
+    said = [w for w in window if w.speaker == speaker and w.end <= end + 0.06]
     out: list[str] = []
     position = 0
     for token in evidence.split():

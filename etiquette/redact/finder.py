@@ -92,12 +92,15 @@ class Finder:
         self.owner: list[int] = []
         self.token_speaker: list[str] = []
         speakers = list(speakers) if speakers is not None else [""] * len(words)
+        self.word_tokens: list[range] = []  # each word's token positions
         for index, word in enumerate(self.words):
+            first = len(self.tokens)
             for piece in _SUBTOKEN.findall(word) or [word]:
                 self.tokens.append(fold(piece))
                 self.raw.append(piece.lower())
                 self.owner.append(index)
                 self.token_speaker.append(speakers[index])
+            self.word_tokens.append(range(first, len(self.tokens)))
         self.found: dict[int, str] = {}  # token position -> kind
 
     def run(self) -> dict[int, str]:
@@ -125,9 +128,8 @@ class Finder:
         return words
 
     def _mark_word(self, index: int, kind: str) -> None:
-        for position, owner in enumerate(self.owner):
-            if owner == index:
-                self.found.setdefault(position, kind)
+        for position in self.word_tokens[index]:
+            self.found.setdefault(position, kind)
 
     def _segments(self, stream: list[int]) -> list[list[int]]:
         """A speaker's tokens cut into turns: where the others said a few words (a backchannel
@@ -153,7 +155,12 @@ class Finder:
     def _before(self, position: int, count: int) -> list[str]:
         """The tokens of the `count` words before a token (any speaker), nearest first."""
         owner = self.owner[position]
-        return [self.tokens[p] for p in range(position - 1, -1, -1) if owner - self.owner[p] <= count]
+        before = []
+        for p in range(position - 1, -1, -1):  # owners never decrease: stop at the first word too far back
+            if owner - self.owner[p] > count:
+                break
+            before.append(self.tokens[p])
+        return before
 
     def _kind_near(self, position: int, count: int) -> tuple[str | None, bool]:
         """(the nearest strong context kind, whether a weak context word is near)."""

@@ -54,14 +54,36 @@ def number_groups(tokens: Sequence[str], raw: Sequence[str], vocab: Vocabulary) 
             digits = digits_in(token)
             groups.append(Group(position, position, int(digits[:18]), len(digits), written=True))
     language = vocab.language if vocab.language in TEXT2NUM_LANGUAGES else "en"
-    converted = _convert(" ".join(spoken), language) if spoken else ()
-    matcher = difflib.SequenceMatcher(None, spoken, list(converted), autojunk=False)
-    for kind, i1, i2, j1, j2 in matcher.get_opcodes():
-        if kind not in ("replace", "insert") or i2 <= i1:
-            continue
-        groups += _split(spoken[i1:i2], list(converted[j1:j2]), i1, language)
-    groups = [g for g in groups if not any(o.written and o.first <= g.first <= o.last for o in groups if o is not g)]
+    for first, last in _stretches(spoken):
+        part = spoken[first:last]
+        converted = _convert(" ".join(part), language)
+        matcher = difflib.SequenceMatcher(None, part, list(converted), autojunk=False)
+        for kind, i1, i2, j1, j2 in matcher.get_opcodes():
+            if kind not in ("replace", "insert") or i2 <= i1:
+                continue
+            groups += _split(part[i1:i2], list(converted[j1:j2]), first + i1, language)
+    written = {group.first for group in groups if group.written}  # a written number is one word
+    groups = [g for g in groups if g.written or g.first not in written]
     return sorted(groups, key=lambda g: (g.first, g.last))
+
+
+def _stretches(spoken: list[str]) -> list[tuple[int, int]]:
+    """(first, end) of the stretches of words that may say numbers: cut where two words in a row say
+    none (no number runs over two such words: "and", "a" join numbers one word at a time). Each
+    stretch is read alone, so the work grows with the length of the call, not its square."""
+    stretches: list[tuple[int, int]] = []
+    first = None
+    for position, word in enumerate(spoken):
+        if _is_number(word):
+            if first is None:
+                first = max(0, position - 1)  # "a hundred": the word before may belong to it
+            last = position + 2  # and "and five": the word after may join the next number
+        elif first is not None and position >= last:
+            stretches.append((first, last))
+            first = None
+    if first is not None:
+        stretches.append((first, min(last, len(spoken))))
+    return stretches
 
 
 def _habits(spoken: list[str], tokens: Sequence[str], vocab: Vocabulary) -> list[str]:
@@ -78,7 +100,7 @@ def _habits(spoken: list[str], tokens: Sequence[str], vocab: Vocabulary) -> list
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _is_number(word: str) -> bool:
     return bool(_DIGITS.match(word)) or alpha2digit(word, "en", threshold=0) != word or alpha2digit(word, "es", threshold=0) != word
 

@@ -29,6 +29,7 @@ class Writer:
     name: ClassVar[str]  # what --format calls it ("jsonl"); "" for the ones always written
     filename: ClassVar[str]  # what it writes in the output folder
     always: ClassVar[bool] = False
+    per_call: ClassVar[bool] = False  # writes each call's own file: when that fails, the call fails
 
     def __init__(self, options: WriterOptions):
         self.options = options

@@ -23,6 +23,7 @@ class ReportWriter(Writer):
     name = ""
     filename = f"<call_id>{SUFFIX}"
     always = True
+    per_call = True
 
     def add(self, outcome: CallOutcome) -> None:
         # An unchanged call's report already says exactly this: leave the file alone.

@@ -8,6 +8,7 @@ or a file name can come from anywhere.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class SummaryCsvWriter(Writer):
         self.columns = ["input", "call_id", "status", "verdict", "language", "duration", "findings",
                         *self.checks, "report", "error"]
         self.rows = Spool(options.out_dir)
+        self.kept: list[tuple[int, str]] = []  # rows the spool could not take (a full disk): every input keeps its row
 
     def add(self, outcome: CallOutcome) -> None:
         report = outcome.report if outcome.checked else None
@@ -64,10 +66,15 @@ class SummaryCsvWriter(Writer):
             f"{outcome.call_id}{SUFFIX}" if has_report else "",
             note,
         ]
-        self.rows.add(outcome.order, csv_line(cells))
+        line = csv_line(cells)
+        try:
+            self.rows.add(outcome.order, line)
+        except OSError:
+            self.kept.append((outcome.order, line))
 
     def finish(self, totals: BatchTotals) -> Path:
-        text = csv_line(self.columns) + "".join(self.rows.in_order())
+        rows = heapq.merge(self.rows.pairs(), sorted(self.kept), key=lambda row: row[0])  # type: ignore[arg-type]
+        text = csv_line(self.columns) + "".join(line for _, line in rows)
         atomic_write_text(self.path, text)
         return self.path
 

@@ -31,6 +31,7 @@ from markupsafe import Markup
 from etiquette import __version__
 from etiquette.files import AtomicFile, Spool
 from etiquette.outcome import BatchTotals, CallLine, CallOutcome
+from etiquette.printable import shown
 from etiquette.registry import REGISTRY
 from etiquette.report import CallReport
 from etiquette.types import Verdict
@@ -94,7 +95,7 @@ class HtmlWriter(Writer):
             totals=totals,
             generated=datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M"),
             version=__version__,
-            folder=self.options.out_dir.name or str(self.options.out_dir),
+            folder=shown(self.options.out_dir.name or self.options.out_dir),
             redacted=self.options.redacted,
             stats=stats,
             languages=sorted(totals.languages),
