@@ -152,6 +152,7 @@ class Utterance:
         self.text = " ".join(tokens)
         self.lemma_text = " ".join(lemmas)
         self._starts = {"text": _starts(tokens), "lemma": _starts(lemmas)}
+        self.prefiltered: dict = {}  # what each rule file's pattern index found possible here (etiquette.patterns)
 
     def token_at(self, char_offset: int, reading: str = "text") -> int:
         """Index of the token containing this character offset of `text` (or of `lemma_text`)."""
@@ -264,41 +265,3 @@ class Negation:
     def _opens_condition(self, tokens: Sequence[str], position: int) -> bool:
         # "if you don't pay", "si usted no paga", "si no paga": up to two words between
         return any(tokens[p] in self.conditionals for p in range(max(0, position - 3), position))
-
-
-_REFERENCE = re.compile(r"\{(W(\d+)(?:-(\d+))?|[A-Z][A-Z0-9_]*)\}")
-
-
-def compile_pattern(source: str, vocab: dict[str, list[str]]) -> re.Pattern[str]:
-    """Expand {NAME} vocabulary references and {W3} gaps, and compile with word boundaries.
-
-    `{W3}` is "up to three more words", `{W1-3}` "one to three". A vocabulary
-    entry may itself be a regular expression (`embarg\\w*`), and may mention
-    other vocabulary entries and gaps.
-    """
-
-    def expand(text: str, depth: int = 0) -> str:
-        if depth > 5:
-            raise ValueError(f"vocabulary nests too deeply in {source!r}")
-
-        def replace(match: re.Match[str]) -> str:
-            name, most, fewest_most = match.group(1), match.group(2), match.group(3)
-            if most is not None:
-                low, high = (int(most), int(fewest_most)) if fewest_most else (0, int(most))
-                return rf"(?:[\w']+ ){{{low},{high}}}"
-            if name not in vocab:
-                raise ValueError(f"unknown vocabulary {{{name}}} in pattern {source!r}")
-            alternatives = sorted((expand(fold_pattern(v), depth + 1) for v in vocab[name]), key=len, reverse=True)
-            return "(?:" + "|".join(alternatives) + ")"
-
-        return _REFERENCE.sub(replace, text)
-
-    # A match ends at a word boundary, or just after the space a pattern consumed
-    # to mark one ("this is (he|she)(?: |$)"); surrounding spaces are trimmed.
-    return re.compile(r"(?<![\w'])(?:" + expand(fold_pattern(source.strip())) + r")(?:(?<= )|(?![\w']))")
-
-
-def fold_pattern(pattern: str) -> str:
-    """Fold accents in a pattern the way `fold` folds words, leaving regex syntax alone."""
-    decomposed = unicodedata.normalize("NFKD", pattern)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -28,11 +28,12 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from etiquette.errors import RulesError
 from etiquette.language import LanguageTagError, parse_tag
-from etiquette.matching import Hearing, Negation, Utterance, compile_pattern, fold
+from etiquette.matching import Hearing, Negation, fold
+from etiquette.patterns import Pattern, PatternIndex, PatternSet, compile_pattern, pattern_set, rule_words
 from etiquette.registry import CONTRACT_CHECKS, REGISTRY
 from etiquette.scenarios import conversation
 from etiquette.settings import settings_from
@@ -57,36 +58,6 @@ NO_JURISDICTION = Jurisdiction(code="default", name="no jurisdiction (no rule fi
 
 
 @dataclass(frozen=True)
-class PatternSet:
-    """Named patterns with the examples that document (and test) them.
-
-    `patterns` match the words as heard (folded); `lemma_patterns` match their
-    lemmas, so "romper" covers "rompo", "le voy a romper" and "romperle".
-    """
-
-    name: str
-    description: str
-    patterns: tuple[re.Pattern[str], ...]
-    sources: tuple[str, ...]
-    matches: tuple[str, ...] = ()
-    no_matches: tuple[str, ...] = ()
-    lemma_patterns: tuple[re.Pattern[str], ...] = ()
-    lemma_sources: tuple[str, ...] = ()
-
-    def spans(self, utterance: Utterance) -> Iterator[tuple[int, int]]:
-        """Token ranges where any pattern matches, pattern by pattern (words first, then lemmas)."""
-        for pattern in self.patterns:
-            yield from utterance.find(pattern)
-        for pattern in self.lemma_patterns:
-            yield from utterance.find(pattern, "lemma")
-
-    def each_pattern(self) -> Iterator[tuple[re.Pattern[str], str]]:
-        """(pattern, reading) for every pattern: "text" or "lemma"."""
-        yield from ((pattern, "text") for pattern in self.patterns)
-        yield from ((pattern, "lemma") for pattern in self.lemma_patterns)
-
-
-@dataclass(frozen=True)
 class Rule:
     id: str
     check: str
@@ -98,7 +69,7 @@ class Rule:
     patterns: PatternSet | None
     negatable: bool
     negation_inside: bool  # a negator inside the matched words cancels it (off when the pattern itself says "without a court")
-    exceptions: tuple[re.Pattern[str], ...]  # matches overlapping these are not findings ("police report")
+    exceptions: tuple[Pattern, ...]  # matches overlapping these are not findings ("police report")
     fire: tuple[str, ...]
     pass_: tuple[str, ...]
     language: str  # "en", "es", or "any" for the rules measured from the audio
@@ -220,7 +191,7 @@ def _load_language(primary: str, rules_dir: Path) -> RuleSet:
     data = _read(path)
     try:
         _check_shape(data, path)
-        return _build(primary, path, data)
+        return _build(primary, path, data, validate=rules_dir != RULES_DIR.resolve())  # a folder being tried: every pattern compiled now
     except RulesError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
@@ -237,7 +208,7 @@ def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
     data = _read(path)
     try:
         _check_shape(data, path)
-        rules = tuple(_rule(entry, "any", data.get("vocab", {}), path) for entry in _rule_entries(data, path))
+        rules = tuple(_rule(entry, "any", data.get("vocab", {}), path, PatternIndex(validate=True)) for entry in _rule_entries(data, path))
         settings = _settings(data, path)
         explain = Explanations(dict(data.get("explanations", {})))
         _check_explanations(explain, REGISTRY.explanation_keys(audio=True), path)
@@ -285,8 +256,9 @@ def _describe(error: Exception) -> str:
 # ------------------------------------------------------------------ building
 
 
-def _build(language: str, path: Path, data: dict) -> RuleSet:
+def _build(language: str, path: Path, data: dict, validate: bool = False) -> RuleSet:
     vocab = dict(data.get("vocab", {}))
+    index = PatternIndex(validate)  # every pattern of the file, tried on a turn in one pass
     text = data["text"]
     negation = text["negation"]
     jurisdictions = {
@@ -301,7 +273,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
     default = data["default_jurisdiction"]
     if default not in jurisdictions:
         raise RulesError(f"{path}: default_jurisdiction {default!r} is not a [jurisdictions] entry")
-    cues = {name: _pattern_set(name, entry, vocab) for name, entry in data.get("cues", {}).items()}
+    cues = {name: pattern_set(name, entry, vocab, index) for name, entry in data.get("cues", {}).items()}
     _check_cues(cues, path)
     explain = Explanations(dict(data.get("explanations", {})))
     _check_explanations(explain, REGISTRY.explanation_keys(), path)
@@ -316,7 +288,7 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
             language=language,
             fillers=frozenset(text.get("fillers", [])),
             doubtful_fillers=frozenset(text.get("doubtful_fillers", [])),
-            lexicon=_lexicon(data, frozenset(text.get("function_words", []))),
+            lexicon=rule_words(data, frozenset(text.get("function_words", []))),
             doubtful_conf=float(text.get("doubtful_confidence", 0.75)),
             min_similarity=float(text.get("repair_similarity", 85.0)),
         ),
@@ -332,28 +304,12 @@ def _build(language: str, path: Path, data: dict) -> RuleSet:
             window=int(negation.get("window", 6)),
         ),
         cues=cues,
-        rules=tuple(_rule(entry, language, vocab, path) for entry in _rule_entries(data, path)),
+        rules=tuple(_rule(entry, language, vocab, path, index) for entry in _rule_entries(data, path)),
         explain=explain,
         nicknames={fold(short): fold(full) for short, full in data.get("names", {}).get("nicknames", {}).items()},
         settings=_settings(data, path),
         vocab=vocab,
     )
-
-
-_REGEX_ESCAPE = re.compile(r"\\[a-zA-Z]")
-_LITERAL_WORD = re.compile(r"(?<![a-z\\])[a-z]{5,}")
-
-
-def _lexicon(data: dict, function_words: frozenset[str]) -> tuple[str, ...]:
-    """The words the rules name (in vocabularies and patterns), five letters or longer: what a
-    doubtful, misheard word may be repaired to."""
-    sources: list[str] = [value for values in data.get("vocab", {}).values() for value in values]
-    for entry in [*data.get("cues", {}).values(), *data.get("rules", [])]:
-        sources += list(entry.get("patterns", [])) + list(entry.get("lemmas", []))
-    words = set()
-    for source in sources:
-        words.update(_LITERAL_WORD.findall(_REGEX_ESCAPE.sub(" ", fold(source).replace("\\", " "))))
-    return tuple(sorted(words - function_words))
 
 
 def _rule_entries(data: dict, path: Path) -> list[dict]:
@@ -363,7 +319,7 @@ def _rule_entries(data: dict, path: Path) -> list[dict]:
     return entries
 
 
-def _rule(entry: dict, language: str, vocab: dict[str, list[str]], path: Path) -> Rule:
+def _rule(entry: dict, language: str, vocab: dict[str, list[str]], path: Path, index: PatternIndex) -> Rule:
     rule_id = entry.get("id")
     if not isinstance(rule_id, str) or not rule_id:
         raise RulesError(f"{path}: a [[rules]] table has no 'id'")
@@ -385,34 +341,16 @@ def _rule(entry: dict, language: str, vocab: dict[str, list[str]], path: Path) -
             why=str(entry.get("why", "")),
             false_positives=str(entry.get("false_positives", "")),
             references={str(k): str(v) for k, v in entry.get("references", {}).items()},
-            patterns=_pattern_set(rule_id, entry, vocab) if entry.get("patterns") or entry.get("lemmas") else None,
+            patterns=pattern_set(rule_id, entry, vocab, index) if entry.get("patterns") or entry.get("lemmas") else None,
             negatable=bool(entry.get("negatable", True)),
             negation_inside=bool(entry.get("negation_inside", True)),
-            exceptions=tuple(compile_pattern(source, vocab) for source in entry.get("exceptions", [])),
+            exceptions=tuple(compile_pattern(source, vocab, index) for source in entry.get("exceptions", [])),
             fire=tuple(examples.get("fire", [])),
             pass_=tuple(examples.get("pass", [])),
             language=language,
         )
     except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
         raise RulesError(f"{where}: {_describe(error)}") from None
-
-
-def _pattern_set(name: str, entry: dict, vocab: dict[str, list[str]]) -> PatternSet:
-    sources = tuple(entry.get("patterns", ()))
-    lemma_sources = tuple(entry.get("lemmas", ()))
-    if not all(isinstance(source, str) for source in sources + lemma_sources):
-        raise ValueError(f"{name}: patterns and lemmas must be strings")
-    examples = entry.get("examples", {})
-    return PatternSet(
-        name=name,
-        description=entry.get("description", ""),
-        patterns=tuple(compile_pattern(source, vocab) for source in sources),
-        sources=sources,
-        matches=tuple(examples.get("match", [])),
-        no_matches=tuple(examples.get("no_match", [])),
-        lemma_patterns=tuple(compile_pattern(source, vocab) for source in lemma_sources),
-        lemma_sources=lemma_sources,
-    )
 
 
 def _check_cues(cues: dict[str, PatternSet], path: Path) -> None:

@@ -38,7 +38,8 @@ def _slow_rules(folder: Path) -> Path:
 def test_the_timeout_bounds_the_checks_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Item 6: a catastrophic regex in --rules hung for minutes with --timeout 5."""
     rules = _slow_rules(tmp_path / "rules")
-    slow = write_json(tmp_path / "slow.transcript.json", threat_data("slow", said="zzqx " + "word " * 30))
+    # both literal ends are there ("zzqyz"), so the pattern index cannot rule the pattern out
+    slow = write_json(tmp_path / "slow.transcript.json", threat_data("slow", said="zzqx " + "word " * 30 + "zzqyz"))
     good = write_json(tmp_path / "good.transcript.json", threat_data("good"))
     began = time.monotonic()
     result = run(capsys, "check", slow, good, "--rules", rules, "--out", tmp_path / "out", "--timeout", "3")

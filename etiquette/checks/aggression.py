@@ -72,10 +72,12 @@ def word_findings(context: CallContext, roles: frozenset[Role]) -> list[Finding]
 
 def _first_match(turn: Turn, rule: Rule, rules: RuleSet) -> tuple[int, int] | None:
     utterance = turn.utterance
-    excepted = {token for pattern in rule.exceptions for a, b in utterance.find(pattern) for token in range(a, b + 1)}
+    excepted: set[int] | None = None  # the tokens an exception covers, found once a pattern matches
     best = None
-    for pattern, reading in rule.patterns.each_pattern():  # type: ignore[union-attr]
+    for pattern, reading in rule.patterns.each_pattern(utterance):  # type: ignore[union-attr]
         for first, last in utterance.find(pattern, reading):
+            if excepted is None:
+                excepted = {token for exception in rule.exceptions for a, b in utterance.find(exception) for token in range(a, b + 1)}
             if excepted & set(range(first, last + 1)) or utterance.weak(first, last):
                 continue
             if rule.negatable and rules.negation.negates(

@@ -22,7 +22,8 @@ from typing import Iterator, Sequence
 from rapidfuzz import fuzz
 
 from etiquette.matching import Utterance
-from etiquette.rulebook import Jurisdiction, PatternSet, RuleSet
+from etiquette.patterns import PatternSet
+from etiquette.rulebook import Jurisdiction, RuleSet
 from etiquette.types import Role, SpanOfWords, Transcript, Word
 
 
