@@ -62,6 +62,7 @@ def transcript_from_dict(data: Any, *, default_call_id: str, source: str | None 
         words=words,
         source=source,
         loudness=_loudness(data.get("loudness"), speakers),
+        call=data.get("call"),  # checked where it is used: broken call metadata never stops the call being checked
     )
 
 

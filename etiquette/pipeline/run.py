@@ -30,6 +30,7 @@ from etiquette.errors import EtiquetteError, Interrupted, ModelError
 from etiquette.models.locate import MODELS_URL
 from etiquette.files import RunLock, atomic_write_text
 from etiquette.outcome import BatchTotals, CallOutcome, ExitStatus, Status
+from etiquette.pipeline.book import CallBook, open_run_book
 from etiquette.pipeline.options import CheckOptions
 from etiquette.pipeline.plan import PlannedCall, plan, shown
 from etiquette.pipeline.transcription import AudioCall, silent, transcribe_call
@@ -62,6 +63,7 @@ class RunResult:
     written: list[Path] = field(default_factory=list)
     model_message: str | None = None  # why audio could not be transcribed, said once
     output_errors: list[str] = field(default_factory=list)
+    metadata_problems: list[str] = field(default_factory=list)  # manifest rows (or `call` objects) that could not be used
 
     @property
     def exit_code(self) -> int:
@@ -93,25 +95,32 @@ def run_batch(
     planned = plan(inputs, options.out_dir)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(options.out_dir):
-        batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress, status)
+        book, calls_book = open_run_book(options, planned.calls)
         try:
-            batch.run(planned.calls, planned.problems)
+            batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress, status,
+                           calls_book, book)
+            batch.result.metadata_problems = [str(problem) for problem in calls_book.problems]
+            try:
+                batch.run(planned.calls, planned.problems)
+            finally:
+                batch.finish()
         finally:
-            batch.finish()
+            book.close()
     return batch.result
 
 
 class _Batch:
     def __init__(self, options: CheckOptions, progress: Progress | None, confirm_download, download_progress,
-                 status: ExitStatus | None):
+                 status: ExitStatus | None, calls_book: CallBook, book):
         self.options = options
         self.progress = progress
         self.confirm_download = confirm_download
         self.download_progress = download_progress
         self.settings = options.fingerprint()
         self.result = RunResult(BatchTotals(), status or ExitStatus(options.fail_on))
+        self.calls_book = calls_book
         self.writers: list[Writer] = writers_for(
-            list(options.formats), WriterOptions(options.out_dir, options.redact, options.rules_dir))
+            list(options.formats), WriterOptions(options.out_dir, options.redact, options.rules_dir, book))
         self.models: dict[str, tuple[Path, object] | ModelError] = {}
         self.cancel = threading.Event()
         self.slots = threading.Semaphore(max(1, options.jobs))
@@ -203,7 +212,9 @@ class _Batch:
             # Nothing said is nothing checked: a silent call must never read as a pass.
             raise EtiquetteError("the transcript has no words: nothing to check (a silent or empty recording?)")
         rules = load_rules(transcript.language, self.options.rules_dir)
-        checked = run_checks(transcript, rules, load_audio_rules(self.options.rules_dir))
+        metadata, broken = self.calls_book.facts(call.call_id)
+        checked = run_checks(transcript, rules, load_audio_rules(self.options.rules_dir), metadata,
+                             history=self.calls_book.history(metadata), metadata_problem=broken)
         report = CallReport(
             transcript=transcript,
             result=checked,
@@ -214,6 +225,7 @@ class _Batch:
             transcript_path=shown(transcript_path) if transcript_path else None,
             input_sha256=digest,
             settings=self.settings,
+            metadata=metadata,
         )
         written = redact_report(report) if self.options.redact else report
         path = report_path(self.options.out_dir, call.call_id)
