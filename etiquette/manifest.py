@@ -116,12 +116,12 @@ def read_manifest(path: Path, columns: Columns | None = None) -> Manifest:
     manifest = Manifest(path)
     rows = _json_rows(path, text) if path.suffix.lower() in JSON_SUFFIXES else _csv_rows(path, text, columns)
     seen: dict[str, int] = {}
-    for line, raw in rows:
-        if isinstance(raw, str):  # a line that is not a row at all
-            manifest.problems.append(MetadataProblem(str(path), line, raw))
-            continue
-        values = _fields(raw, columns)
+    for line, raw, wrong in rows:
+        values = _fields(raw, columns) if raw is not None else {}
         named = (_plain(values.get("call_id")), _plain(values.get("file")))
+        if wrong:  # a line that cannot be read as a row
+            _bad(manifest, named, MetadataProblem(str(path), line, wrong))
+            continue
         try:
             row = metadata_from(values, f"{path}:{line}", columns.outcomes)
         except MetadataError as error:
@@ -163,7 +163,10 @@ def _fields(raw: Mapping[str, Any], columns: Columns) -> dict[str, Any]:
     return values
 
 
-def _csv_rows(path: Path, text: str, columns: Columns) -> Iterator[tuple[int, dict[str, Any] | str]]:
+Row = tuple[int, "dict[str, Any] | None", "str | None"]  # line, the cells by column, what is wrong with it
+
+
+def _csv_rows(path: Path, text: str, columns: Columns) -> Iterator[Row]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
@@ -177,27 +180,26 @@ def _csv_rows(path: Path, text: str, columns: Columns) -> Iterator[tuple[int, di
     line = reader.line_num + 1
     try:
         for row in reader:
-            if None in row:  # more cells than the header has
-                yield line, f"{len(row[None])} more cell(s) than the header has columns"
-            elif not any((value or "").strip() for value in row.values()):
-                pass  # a blank line
-            else:
-                yield line, row
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            if extra is not None:
+                yield line, row, f"{len(extra)} more cell(s) than the header has columns"
+            elif any((value or "").strip() for value in row.values()):
+                yield line, row, None
             line = reader.line_num + 1
     except csv.Error as error:
-        yield line, f"not valid CSV: {error}"
+        yield line, None, f"not valid CSV: {error}"
 
 
-def _json_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _json_rows(path: Path, text: str) -> Iterator[Row]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as error:
-            yield number, f"not a JSON object ({error.msg})"
+            yield number, None, f"not a JSON object ({error.msg})"
             continue
-        yield number, value if isinstance(value, dict) else "not a JSON object"
+        yield (number, value, None) if isinstance(value, dict) else (number, None, "not a JSON object")
 
 
 def call_object(value: Any, origin: str, columns: Columns | None = None) -> CallMetadata:
