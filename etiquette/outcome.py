@@ -37,6 +37,7 @@ class CallOutcome:
     report: CallReport | None = None
     error: str | None = None
     note: str | None = None
+    report_sha256: str | None = None  # of the report as written (its JSON text), when the pipeline rendered it
 
     @property
     def checked(self) -> bool:

@@ -1,8 +1,8 @@
 """The book of calls: what a run writes into the results database, and the history it reads back.
 
-Each call's rows (the call, its findings, its attempt) are written in one transaction: a run killed at any
-moment leaves every call either as it was or as it is now, and running the same command again completes the
-book. A re-run replaces a call's rows (the call id is the key), never adds a second copy. A finding's id is a
+Each call's rows (the call, its findings, its attempt) are written in one transaction (a few calls share
+one): a run killed at any moment leaves every call either as it was or as it is now, and running the same
+command again completes the book. A re-run replaces a call's rows (the call id is the key), never adds a second copy. A finding's id is a
 digest of the call, check, rule, speaker and start (to the second), so the same finding keeps its id.
 """
 
@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from sqlalchemy import Table, delete, insert, select, update
@@ -24,7 +25,7 @@ from etiquette.db.engine import DatabaseError, database_url, make_engine, shown_
 from etiquette.metadata import Attempt, CallMetadata
 from etiquette.outcome import CallOutcome
 from etiquette.report import CallReport, render_report
-from etiquette.types import Finding
+from etiquette.types import Finding, Verdict
 
 CHUNK = 500  # accounts per history query, rows per insert
 
@@ -82,22 +83,27 @@ def upsert(connection: Connection, table: Table, rows: Sequence[dict]) -> None:
     """Insert rows, replacing any with the same primary key (one statement on SQLite and PostgreSQL)."""
     if not rows:
         return
-    key = [column.name for column in table.primary_key.columns]
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        statement = dialect_insert(table)
-        names = set().union(*rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=key, set_={name: statement.excluded[name] for name in names if name not in key})
-        connection.execute(statement, list(rows))
+        connection.execute(_upsert_statement(dialect, table, tuple(sorted(set().union(*rows)))), list(rows))
         return
+    key = [column.name for column in table.primary_key.columns]
     for row in rows:  # any other database: delete and insert, in the caller's transaction
         connection.execute(delete(table).where(*[table.c[name] == row[name] for name in key]))
     connection.execute(insert(table), list(rows))
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: Table, names: tuple[str, ...]):
+    """INSERT ... ON CONFLICT (key) DO UPDATE, built once per table and set of columns."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    key = [column.name for column in table.primary_key.columns]
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=key, set_={name: statement.excluded[name] for name in names if name not in key})
 
 
 @dataclass
@@ -166,23 +172,32 @@ class Book:
         self._write(work)
         return len(found)
 
-    def record_call(self, outcome: CallOutcome) -> None:
-        """A checked call's rows, replacing any earlier ones, in one transaction."""
-        report = outcome.report
-        assert report is not None and outcome.call_id is not None
-        call = call_row(outcome.call_id, outcome.input, report, self.run_id or "")
-        rows = finding_rows(outcome.call_id, report.findings)
-        attempt = attempt_row(report.metadata, self.run_id or "", True) if report.metadata else None
+    def record_calls(self, outcomes: Sequence[CallOutcome]) -> None:
+        """Checked calls' rows, replacing any earlier ones, in one transaction: each call is there whole or not
+        at all. (The writer groups a few calls a transaction: one commit per call would cost more than the rest.)"""
+        calls, findings, attempts = [], [], []
+        for outcome in outcomes:
+            report = outcome.report
+            assert report is not None and outcome.call_id is not None
+            calls.append(call_row(outcome.call_id, outcome.input, report, self.run_id or "", outcome.report_sha256))
+            findings += finding_rows(outcome.call_id, report.findings)
+            if report.metadata is not None and (row := attempt_row(report.metadata, self.run_id or "", True)):
+                attempts.append(row)
+        ids = [row["call_id"] for row in calls]
 
         def work(connection: Connection) -> None:
-            upsert(connection, schema.calls, [call])  # first: on a server, this locks the call's row
-            connection.execute(delete(schema.findings).where(schema.findings.c.call_id == outcome.call_id))
-            if rows:
-                connection.execute(insert(schema.findings), rows)
-            if attempt:
-                upsert(connection, schema.attempts, [attempt])
+            upsert(connection, schema.calls, calls)  # first: on a server, this locks the calls' rows
+            for start in range(0, len(ids), CHUNK):
+                connection.execute(delete(schema.findings).where(schema.findings.c.call_id.in_(ids[start:start + CHUNK])))
+            if findings:
+                connection.execute(insert(schema.findings), findings)
+            upsert(connection, schema.attempts, attempts)
 
-        self._write(work)
+        if calls:
+            self._write(work)
+
+    def record_call(self, outcome: CallOutcome) -> None:
+        self.record_calls([outcome])
 
     # -- reading back
 
@@ -206,16 +221,18 @@ class Book:
         return found
 
 
-def call_row(call_id: str, input_path: str, report: CallReport, run_id: str) -> dict:
+def call_row(call_id: str, input_path: str, report: CallReport, run_id: str, report_sha256: str | None = None) -> dict:
     checked = now()
     metadata = report.metadata
+    verdict = report.verdict
     return {
         "call_id": call_id, "run_id": run_id, "checked_at": checked, "input": input_path, "source": report.source,
         "audio": report.audio, "input_sha256": report.input_sha256,
-        "report_sha256": hashlib.sha256(render_report(report).encode("utf-8")).hexdigest(),
+        "report_sha256": report_sha256 or hashlib.sha256(render_report(report).encode("utf-8")).hexdigest(),
         "settings": report.settings, "language": report.transcript.language, "jurisdiction": report.jurisdiction,
-        "duration": report.transcript.duration, "verdict": report.verdict.value,
-        "verdict_reason": report.verdict_reason or None, "fail_on": report.fail_on.severity.value,
+        "duration": report.transcript.duration, "verdict": verdict.value,
+        "verdict_reason": (report.verdict_reason or None) if verdict is Verdict.INCOMPLETE else None,
+        "fail_on": report.fail_on.severity.value,
         "findings": len(report.findings), "redacted": report.redacted,
         "agent": None, "team": None, "account": None, "account_key": None, "direction": None, "started_at": None,
         "local_start": None, "phone": None, "timezone": None, "region": None, "outcome": None,

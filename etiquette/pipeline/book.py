@@ -16,12 +16,14 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from etiquette.db import Book
 from etiquette.manifest import Columns, Manifest, MetadataProblem, call_object, load_columns
 from etiquette.metadata import Attempt, CallMetadata, MetadataError
 from etiquette.pipeline.plan import PlannedCall, shown
+
+if TYPE_CHECKING:
+    from etiquette.db import Book  # imported when a run opens it: SQLAlchemy is not needed before
 
 HISTORY_DAYS = 31  # how far around this run's calls earlier attempts are read (longer than any window in calling.toml)
 
@@ -123,7 +125,7 @@ class CallBook:
         """The call's metadata, or why its metadata checks did not run (both None: none was given)."""
         return self.metadata.get(call_id), self.broken.get(call_id)
 
-    def read_history(self, book: Book) -> None:
+    def read_history(self, book: "Book") -> None:
         """Add the database's attempts on this run's accounts from earlier runs."""
         if not self.attempts:
             return
@@ -158,9 +160,9 @@ def _with_id(metadata: CallMetadata, call_id: str) -> CallMetadata:
     return metadata if metadata.call_id == call_id else replace(metadata, call_id=call_id)
 
 
-def open_run_book(options, calls: list[PlannedCall]) -> tuple[Book, CallBook]:
+def open_run_book(options, calls: list[PlannedCall]) -> tuple["Book", CallBook]:
     """The run's results database (opened, migrated, the run and the manifest's attempts recorded) and call book."""
-    from etiquette.db import DEFAULT_NAME
+    from etiquette.db import DEFAULT_NAME, Book
     from etiquette.manifest import read_manifest
 
     columns = load_columns(options.manifest_columns)

@@ -19,7 +19,7 @@ import json
 import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
@@ -129,8 +129,7 @@ class _Batch:
 
     def deliver(self, outcome: CallOutcome) -> None:
         if outcome.report is not None and self.options.redact:
-            outcome = CallOutcome(outcome.input, outcome.call_id, outcome.order, outcome.status,
-                                  redact_report(outcome.report), outcome.error, outcome.note)
+            outcome = replace(outcome, report=redact_report(outcome.report))
         try:
             for writer in self.writers:
                 writer.add(outcome)
@@ -229,9 +228,11 @@ class _Batch:
         )
         written = redact_report(report) if self.options.redact else report
         path = report_path(self.options.out_dir, call.call_id)
-        status = Status.UNCHANGED if _same_file(path, render_report(written)) else Status.OK
+        text = render_report(written)
+        status = Status.UNCHANGED if _same_file(path, text) else Status.OK
         note = "its report from an earlier run says the same" if status is Status.UNCHANGED else None
-        return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note)
+        return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note,
+                           report_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     # -- transcripts saved by earlier runs
 
