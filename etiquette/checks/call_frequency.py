@@ -8,42 +8,29 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from etiquette.checks.calling import (CallingRules, calling_finding, calling_jurisdiction, consumer_zones,
-                                      shown_time)
+from etiquette.checks.calling import CallingCheck, CallingJurisdiction, Frequency, calling_finding, consumer_zones, shown_time
 from etiquette.checks.context import CallContext
-from etiquette.metadata import Attempt
-from etiquette.registry import Check, Need, register
+from etiquette.metadata import Attempt, CallMetadata
+from etiquette.registry import register
 from etiquette.types import CheckOutput, Finding, Metrics
 
 
 @register
-class CallFrequency(Check):
+class CallFrequency(CallingCheck):
     """Too many calls to one account in a few days, or a call too soon after a conversation."""
 
     name = "call_frequency"
     title = "Call frequency"
     short = "freq"
     order = 75
-    needs = frozenset({Need.METADATA})
-    settings = {"calling": CallingRules}
+    counts_calls = True
+    part = "frequency"
     explanations = ("calling_count", "calling_conversation")
-    audio_explanations = ("calling_count", "calling_conversation")
     description = "more calls to one account than allowed in a few days, or a call too soon after a conversation"
 
-    def run(self, context: CallContext) -> CheckOutput:
-        metadata = context.metadata
-        assert metadata is not None
-        if metadata.started_at is None or metadata.account_key is None:
-            return CheckOutput(incomplete="the call's metadata lacks the account or the start time, so its calls "
-                               "cannot be counted")
-        if metadata.direction == "inbound":
-            return CheckOutput()  # the person called: no limit on calls placed applies
-        jurisdiction, why = calling_jurisdiction(context, context.audio_rules.settings["calling"])
-        if jurisdiction is None:
-            return CheckOutput(incomplete=why)
-        limit = jurisdiction.frequency
-        if limit is None:
-            return CheckOutput(notes=(f"call frequency: no limit for {jurisdiction.name}. {jurisdiction.notes}".strip(),))
+    def judge(self, context: CallContext, metadata: CallMetadata, jurisdiction: CallingJurisdiction,
+              limit: Frequency) -> CheckOutput:
+        assert metadata.started_at is not None
         zones = consumer_zones(metadata, jurisdiction)
         where: tzinfo = ZoneInfo(zones[0]) if zones else metadata.started_at.tzinfo  # type: ignore[assignment]
         started = metadata.started_at

@@ -24,8 +24,9 @@ from phonenumbers import timezone as phone_zones
 from etiquette.checks.context import CallContext
 from etiquette.errors import RulesError
 from etiquette.metadata import CONVERSATION, Attempt, CallMetadata, MetadataError, metadata_from
+from etiquette.registry import Check, Need
 from etiquette.rulebook import Jurisdiction, Rule
-from etiquette.types import Finding, Severity
+from etiquette.types import CheckOutput, Finding, Severity
 
 CONFIDENCE = ("confirmed", "secondary", "unconfirmed")
 DAYS = ("weekdays", "saturday", "sunday", "holidays")
@@ -249,6 +250,43 @@ def calling_finding(rule: Rule, context: CallContext, jurisdiction: CallingJuris
                       evidence=evidence, reference=rule.reference(jurisdiction.as_jurisdiction), message=rule.message,
                       explanation=explanation)
     return finding if severity is rule.severity else replace(finding, message=f"{rule.message} ({'advisory' if advisory else 'unconfirmed rule'})")
+
+
+class CallingCheck(Check):
+    """A check judged from call metadata under the consumer's jurisdiction's calling rules: what both share.
+
+    A call without a start time (or, with `counts_calls`, an account) cannot be judged and is incomplete; an
+    inbound call (the person called) is never a finding; neither is a call whose jurisdiction has no rule.
+    """
+
+    needs = frozenset({Need.METADATA})
+    settings = {"calling": CallingRules}
+    counts_calls = False  # needs the account, to count its calls
+    part = ""  # the jurisdiction's table it applies: "hours" or "frequency"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.audio_explanations = cls.explanations  # calling.toml explains them in English for other languages
+
+    def run(self, context: CallContext) -> CheckOutput:
+        metadata = context.metadata
+        assert metadata is not None
+        if metadata.started_at is None or (self.counts_calls and metadata.account_key is None):
+            lacking = "the account or the start time" if self.counts_calls else "a start time (started_at)"
+            return CheckOutput(incomplete=f"the call's metadata lacks {lacking}, so it cannot be judged")
+        if metadata.direction == "inbound":
+            return CheckOutput()
+        jurisdiction, why = calling_jurisdiction(context, context.audio_rules.settings["calling"])
+        if jurisdiction is None:
+            return CheckOutput(incomplete=why)
+        rules = getattr(jurisdiction, self.part)
+        if rules is None:
+            return CheckOutput(notes=(f"{self.title.lower()}: no rule for {jurisdiction.name}. {jurisdiction.notes}".strip(),))
+        return self.judge(context, metadata, jurisdiction, rules)
+
+    def judge(self, context: CallContext, metadata: CallMetadata, jurisdiction: CallingJurisdiction, rules) -> CheckOutput:
+        """The check itself, for a call that can be judged under `rules` (the jurisdiction's hours or frequency)."""
+        raise NotImplementedError
 
 
 # ------------------------------------------------------------------ the rule file's examples

@@ -3,40 +3,28 @@ consumer's local time. Judged from call metadata; see calling.toml and `etiquett
 
 from __future__ import annotations
 
-from etiquette.checks.calling import (CallingRules, calling_finding, calling_jurisdiction, consumer_zones, holiday,
-                                      local, shown_time)
+from etiquette.checks.calling import CallingCheck, CallingJurisdiction, Hours, calling_finding, consumer_zones, holiday, local, shown_time
 from etiquette.checks.context import CallContext
-from etiquette.registry import Check, Need, register
+from etiquette.metadata import CallMetadata
+from etiquette.registry import register
 from etiquette.types import CheckOutput
 
 
 @register
-class CallingTime(Check):
+class CallingTime(CallingCheck):
     """Calls placed outside the allowed hours or days, in the consumer's local time."""
 
     name = "calling_time"
     title = "Calling hours"
     short = "hours"
     order = 70
-    needs = frozenset({Need.METADATA})
-    settings = {"calling": CallingRules}
+    part = "hours"
     explanations = ("calling_hours", "calling_day")
-    audio_explanations = ("calling_hours", "calling_day")
     description = "a call started outside the hours or days the consumer's jurisdiction allows (from call metadata)"
 
-    def run(self, context: CallContext) -> CheckOutput:
-        metadata = context.metadata
-        assert metadata is not None
-        if metadata.started_at is None:
-            return CheckOutput(incomplete="the call's metadata has no start time (started_at)")
-        if metadata.direction == "inbound":
-            return CheckOutput()  # the person called: no calling hours apply
-        jurisdiction, why = calling_jurisdiction(context, context.audio_rules.settings["calling"])
-        if jurisdiction is None:
-            return CheckOutput(incomplete=why)
-        hours = jurisdiction.hours
-        if hours is None:
-            return CheckOutput(notes=(f"calling hours: no rule for {jurisdiction.name}. {jurisdiction.notes}".strip(),))
+    def judge(self, context: CallContext, metadata: CallMetadata, jurisdiction: CallingJurisdiction,
+              hours: Hours) -> CheckOutput:
+        assert metadata.started_at is not None
         zones = consumer_zones(metadata, jurisdiction)
         if not zones:
             return CheckOutput(incomplete="the consumer's time zone is unknown (no timezone in the call's metadata, and "
