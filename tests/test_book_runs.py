@@ -58,7 +58,7 @@ def _env() -> dict[str, str]:
 
 
 def test_a_killed_run_leaves_the_database_consistent_and_the_same_command_completes_it(tmp_path: Path) -> None:
-    calls = _batch(tmp_path / "calls", 600)
+    calls = _batch(tmp_path / "calls", 400)
     out = tmp_path / "out"
     db = out / "results.db"
     command = [*ETIQUETTE, "check", str(calls), "--out", str(out), "--manifest", str(tmp_path / "call.csv"), "-q"]
@@ -78,15 +78,15 @@ def test_a_killed_run_leaves_the_database_consistent_and_the_same_command_comple
     process.wait(timeout=30)
     process.stderr.close()
     killed = _consistent(db)
-    assert 25 <= len(killed) < 600
+    assert 25 <= len(killed) < 400
     assert _read(db, "SELECT status FROM runs") == [("running",)]  # it never finished
 
     done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 1, done.stderr  # the sample calls have findings
     assert not (out / "results.db-wal").exists()  # closed properly: the journal was folded into the file
     again = _consistent(db)
-    assert len(again) == 600 and _read(db, "SELECT count(*) FROM calls") == [(600,)]
-    assert _read(db, "SELECT count(*) FROM attempts") == [(600,)]
+    assert len(again) == 400 and _read(db, "SELECT count(*) FROM calls") == [(400,)]
+    assert _read(db, "SELECT count(*) FROM attempts") == [(400,)]
     for call_id, count in list(again.items())[::37]:
         report = json.loads((out / f"{call_id}.report.json").read_text(encoding="utf-8"))
         assert count == len(report["findings"])
