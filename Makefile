@@ -6,7 +6,8 @@
 #
 # Set-up, each step skipped when it is already done:
 #   1. Debian packages: espeak-ng and sox (the tests make spoken test calls with
-#      them), chromium (the HTML report is tested in it, headless), and
+#      them), chromium (the HTML report is tested in it, headless), postgresql
+#      (the results database is tested on a real server the tests start), and
 #      python3 / python3-venv when `python3 -m venv` cannot work.
 #      Installed with apt-get as root, or through sudo.
 #   2. .venv/ with `pip install -e '.[test]'`, redone when pyproject.toml changes
@@ -36,12 +37,17 @@ help:
 
 samples: setup
 	@status=0
-	echo "$(VENV)/bin/etiquette check samples --out $(OUT)"
-	$(VENV)/bin/etiquette check samples --out $(OUT) || status=$$?
+	# samples/manifest.csv is the sample call log (agents, teams, accounts, start times): it adds the
+	# calling-hours and call-frequency checks and the per-agent and per-team tables.
+	manifest=""
+	if [ -f samples/manifest.csv ]; then manifest="--manifest samples/manifest.csv"; fi
+	echo "$(VENV)/bin/etiquette check samples --out $(OUT) $$manifest"
+	$(VENV)/bin/etiquette check samples --out $(OUT) $$manifest || status=$$?
 	# Exit status 1 means "findings found": what the samples are there to show.
 	if [ "$$status" -gt 1 ]; then exit "$$status"; fi
 	echo
-	echo "Reports: $(OUT)/<call_id>.report.json, one row per input in $(OUT)/summary.csv"
+	echo "Reports: $(OUT)/<call_id>.report.json, one row per input in $(OUT)/summary.csv,"
+	echo "per agent and team in $(OUT)/by_agent.csv, every run in $(OUT)/results.db (etiquette stats --db $(OUT)/results.db --by agent)"
 
 test: setup
 	$(VENV)/bin/python -m pytest
@@ -58,6 +64,7 @@ system-packages:
 	command -v espeak-ng >/dev/null 2>&1 || need="$$need espeak-ng"
 	command -v sox >/dev/null 2>&1 || need="$$need sox"
 	command -v chromium >/dev/null 2>&1 || need="$$need chromium"
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"
 	if [ ! -x $(VENV)/bin/python ]; then
 	    command -v $(PYTHON) >/dev/null 2>&1 || need="$$need python3"
 	    $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || need="$$need python3-venv"

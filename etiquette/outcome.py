@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from etiquette.groups import GroupTotals
 from etiquette.registry import REGISTRY
 from etiquette.report import CallReport, FailOn
 from etiquette.types import Severity, Verdict
@@ -36,6 +37,7 @@ class CallOutcome:
     report: CallReport | None = None
     error: str | None = None
     note: str | None = None
+    report_sha256: str | None = None  # of the report as written (its JSON text), when the pipeline rendered it
 
     @property
     def checked(self) -> bool:
@@ -85,6 +87,7 @@ class BatchTotals:
     _worst: list[CallLine] = field(default_factory=list)
     languages: set[str] = field(default_factory=set)
     transcripts_saved: bool = False
+    groups: GroupTotals = field(default_factory=GroupTotals)  # per agent and per team, from the call metadata
 
     def add(self, outcome: CallOutcome) -> None:
         self.statuses[outcome.status] += 1
@@ -111,6 +114,7 @@ class BatchTotals:
         if line.verdict is Verdict.INCOMPLETE and len(self.incomplete) < FIRST_ROWS:
             self.incomplete.append((line.call_id, report.verdict_reason))
         self.transcripts_saved = self.transcripts_saved or bool(report.transcript_path)
+        self.groups.add(line, report)
         if line.verdict is Verdict.FAIL:  # keep the TOP_CALLS worst, worst first
             self._worst.append(line)
             self._worst.sort(key=lambda worse: worse.badness)

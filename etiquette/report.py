@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etiquette.registry import REGISTRY
 from etiquette.types import CheckResult, Finding, Severity, Transcript, Verdict
+
+if TYPE_CHECKING:
+    from etiquette.metadata import CallMetadata
 
 SCHEMA = "etiquette.report/1"
 
@@ -50,6 +53,7 @@ class CallReport:
     input_sha256: str | None = None  # content of `source`
     settings: str | None = None  # fingerprint of the rules and options that produced it
     redacted: bool = False
+    metadata: "CallMetadata | None" = None  # the call log's row for it (agent, team, account, start...), when given
 
     @property
     def call_id(self) -> str:
@@ -116,6 +120,8 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
         "settings": report.settings,
     }
     data.update({key: value for key, value in optional.items() if value})
+    if report.metadata is not None:
+        data["call"] = report.metadata.to_dict()
     if report.redacted:
         data["redacted"] = True
     return data

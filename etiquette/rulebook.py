@@ -41,6 +41,9 @@ from etiquette.types import Severity, Transcript
 
 RULES_DIR = Path(__file__).parent / "rules"
 AUDIO_FILE = "audio.toml"
+CALLING_FILE = "calling.toml"  # calling hours and frequency, judged from call metadata
+# The language-independent files, read together as the "audio rules" (every language's calls use them).
+INDEPENDENT_FILES = (AUDIO_FILE, CALLING_FILE)
 CHECKS = CONTRACT_CHECKS  # the contract's three, as the labelled sets know them
 
 
@@ -202,23 +205,28 @@ def _load_language(primary: str, rules_dir: Path) -> RuleSet:
 
 @lru_cache(maxsize=None)
 def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
-    path = rules_dir / AUDIO_FILE
-    if not path.is_file():
-        path = RULES_DIR / AUDIO_FILE  # a custom --rules folder may hold only language files
-    data = _read(path)
-    try:
-        _check_shape(data, path)
-        rules = tuple(_rule(entry, "any", data.get("vocab", {}), path, PatternIndex(validate=True)) for entry in _rule_entries(data, path))
-        settings = _settings(data, path)
-        explain = Explanations(dict(data.get("explanations", {})))
-        _check_explanations(explain, REGISTRY.explanation_keys(audio=True), path)
-        return AudioRules(path, rules, settings, explain)
-    except RulesError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
-        raise RulesError(f"{path}: {_describe(error)}") from None
-    except Exception as error:  # whatever else a strange file does, it is this file's fault, said in one line
-        raise RulesError(f"{path}: not a usable rule file ({type(error).__name__})") from None
+    """The language-independent rules: audio.toml (measured from the recording) and calling.toml (from call
+    metadata), read as one set. A custom --rules folder may hold only language files: what it lacks is built in."""
+    paths = [path if (path := rules_dir / name).is_file() else RULES_DIR / name for name in INDEPENDENT_FILES]
+    rules: list[Rule] = []
+    settings: dict[str, Any] = {}
+    templates: dict[str, str] = {}
+    for path in paths:
+        data = _read(path)
+        try:
+            _check_shape(data, path)
+            rules += [_rule(entry, "any", data.get("vocab", {}), path, PatternIndex(validate=True)) for entry in _rule_entries(data, path)]
+            settings.update(_settings(data, path))
+            templates.update(data.get("explanations", {}))
+        except RulesError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
+            raise RulesError(f"{path}: {_describe(error)}") from None
+        except Exception as error:  # whatever else a strange file does, it is this file's fault, said in one line
+            raise RulesError(f"{path}: not a usable rule file ({type(error).__name__})") from None
+    explain = Explanations(templates)
+    _check_explanations(explain, REGISTRY.explanation_keys(audio=True), " or ".join(map(str, paths)))
+    return AudioRules(paths[0], tuple(rules), settings, explain)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -364,7 +372,7 @@ def _check_cues(cues: dict[str, PatternSet], path: Path) -> None:
         raise RulesError(f"{path}: no check reads cue(s) {', '.join(f'[cues.{name}]' for name in unknown)} (a typo?)")
 
 
-def _check_explanations(explain: Explanations, keys: set[str], path: Path) -> None:
+def _check_explanations(explain: Explanations, keys: set[str], path: Path | str) -> None:
     missing = sorted(keys - set(explain.templates))
     if missing:
         raise RulesError(f"{path}: [explanations] lacks {', '.join(missing)}")

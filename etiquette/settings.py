@@ -12,9 +12,16 @@ Settings = TypeVar("Settings")
 
 
 def settings_from(kind: type[Settings], table: Any, where: str) -> Settings:
-    """A settings dataclass from a TOML table: every field present, numbers as numbers."""
+    """A settings dataclass from a TOML table: every field present, numbers as numbers.
+
+    A settings class with nested tables of its own reads them itself, in a
+    `from_table(table, where)` class method (raising RulesError naming `where`).
+    """
     if not isinstance(table, dict):
         raise RulesError(f"{where} must be a table")
+    reader = getattr(kind, "from_table", None)
+    if reader is not None:
+        return reader(table, where)
     known = {f.name: f for f in fields(kind)}  # type: ignore[arg-type]
     unknown = sorted(set(table) - set(known))
     if unknown:

@@ -84,6 +84,7 @@ def transcript_from_dict(data: Any, *, default_call_id: str, source: str | None 
         source=source,
         loudness=_loudness(data.get("loudness"), speakers, max(duration, words[-1].end if words else 0.0)),
         notes=_notes(data.get("notes")),
+        call=data.get("call"),  # checked where it is used: broken call metadata never stops the call being checked
     )
 
 

@@ -104,6 +104,7 @@ class Transcript:
     source: str | None = None  # the file it was read or transcribed from
     loudness: dict[str, Loudness] = field(default_factory=dict)  # per speaker, when made from audio
     notes: tuple[str, ...] = ()  # what the reader of its report should know about the recording
+    call: Mapping | None = None  # the transcript's `call` object (call metadata, read by etiquette.manifest), as given
 
     @property
     def primary_language(self) -> str:

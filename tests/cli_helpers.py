@@ -102,9 +102,14 @@ def assert_valid_report(report: dict[str, Any], transcript: dict[str, Any], fail
     assert report["verdict"] == ("fail" if failing else "incomplete" if report.get("skipped_checks") else "pass")
 
 
+RESULTS_DB = "results.db"  # the results database every run records into (issue 14); tested in test_book_db.py
+
+
 def files_left(out_dir: Path) -> list[str]:
-    """Every file in the output folder, hidden ones included (a crashed atomic write leaves `.x.tmp`)."""
-    return sorted(p.name for p in out_dir.iterdir())
+    """Every file in the output folder, hidden ones included (a crashed atomic write leaves `.x.tmp`), but the
+    results database every run keeps there. Its journal files (`results.db-wal`, `-shm`) are listed: a run that
+    closed the database properly leaves none."""
+    return sorted(p.name for p in out_dir.iterdir() if p.name != RESULTS_DB)
 
 
 THREAT = "you will be arrested today you deadbeat"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+try:
+    import pg_server
+except ImportError:
+    from tests import pg_server
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -29,3 +35,27 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_server.Server]:
+    """A real PostgreSQL server for the session. Without one the tests that need it skip, except in CI
+    (CI=true), where they fail: `make test` installs the Debian postgresql package."""
+    try:
+        server = pg_server.start()
+    except pg_server.Unavailable as error:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL could not be started: {error}")
+        pytest.skip(f"PostgreSQL could not be started: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty results database: a SQLite file, then a database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'book.db'}"
+    return request.getfixturevalue("postgres").new_database()

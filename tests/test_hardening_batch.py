@@ -156,7 +156,10 @@ def test_a_full_disk_fails_the_calls_that_do_not_fit_and_says_where(tmp_path: Pa
     for n in range(40):
         write_json(calls / f"c{n:02d}.transcript.json", threat_data(f"c{n:02d}"))
     out = tmp_path / "mnt" / "out"
-    done = _full_disk_run(["check", str(calls), "--out", str(out), "--quiet", "--html", "--format", "jsonl,md"], tmp_path, "96k")
+    # the results database elsewhere: on a disk this small it could not even be created (which stops
+    # the run before any work, exit 2: test_a_full_disk_for_the_database_stops_the_run_at_once)
+    done = _full_disk_run(["check", str(calls), "--out", str(out), "--quiet", "--html", "--format", "jsonl,md",
+                           "--db", f"sqlite:///{tmp_path}/results.db"], tmp_path, "96k")
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     lines = done.stderr.splitlines()
@@ -168,6 +171,16 @@ def test_a_full_disk_fails_the_calls_that_do_not_fit_and_says_where(tmp_path: Pa
     assert len([name for name in left if name.endswith(".report.json")]) == 40 - len(failed)
     if "summary.csv" in left:  # it fitted: a row for every input
         assert len((tmp_path / "left.csv").read_text().splitlines()) == 41
+
+
+def test_a_full_disk_for_the_database_stops_the_run_at_once(tmp_path: Path) -> None:
+    """With the results database in a full --out, the run cannot record anything: one line, exit 2."""
+    good = write_json(tmp_path / "good.transcript.json", threat_data("good"))
+    out = tmp_path / "mnt" / "out"
+    done = _full_disk_run(["check", str(good), "--out", str(out), "--quiet"], tmp_path, "16k")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("etiquette: cannot open the results database")
 
 
 def test_a_read_only_out_folder_is_refused_before_any_work(tmp_path: Path) -> None:

@@ -10,23 +10,28 @@ words told apart) is skipped with that reason, and the call is then
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable
 
 from etiquette.checks.context import CallContext
 from etiquette.registry import REGISTRY, Check, Need
 from etiquette.rulebook import AudioRules, RuleSet, load_audio_rules
 from etiquette.types import NO_METRICS, CheckResult, Finding, SkippedCheck, Transcript
 
+if TYPE_CHECKING:
+    from etiquette.metadata import Attempt, CallMetadata
+
 
 def run_checks(
     transcript: Transcript,
     rules: RuleSet | None,
     audio_rules: AudioRules | None = None,
-    metadata: Mapping[str, Any] | None = None,
+    metadata: "CallMetadata | None" = None,
     checks: Iterable[Check] | None = None,
+    history: "tuple[Attempt, ...]" = (),
+    metadata_problem: str | None = None,
 ) -> CheckResult:
-    """Run every registered check (or `checks`) that can run on this transcript."""
-    context = CallContext(transcript, rules, audio_rules or load_audio_rules(), metadata)
+    """Run every registered check (or `checks`) that can run on this transcript (and its call metadata)."""
+    context = CallContext(transcript, rules, audio_rules or load_audio_rules(), metadata, history, metadata_problem)
     return run_context(context, REGISTRY if checks is None else checks)
 
 
@@ -40,6 +45,8 @@ def run_context(context: CallContext, checks: Iterable[Check]) -> CheckResult:
     for check in checks:
         missing = context.missing(check.needs)
         if missing is not None:
+            if not context.expected(missing):
+                continue  # nothing of the kind was given for this call: the check does not apply to it
             skipped.append(SkippedCheck(check.name, context.reason(missing)))
             continue
         output = check.run(context)

@@ -8,12 +8,15 @@ any of it.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Mapping
+from typing import TYPE_CHECKING
 
 from etiquette.checks.conversation import Status, Turn, follow_identity, turns_of
 from etiquette.registry import Need
 from etiquette.rulebook import NO_JURISDICTION, AudioRules, Explanations, Jurisdiction, RuleSet
 from etiquette.types import Role, Transcript, Word
+
+if TYPE_CHECKING:
+    from etiquette.metadata import Attempt, CallMetadata
 
 
 class CallContext:
@@ -22,12 +25,18 @@ class CallContext:
         transcript: Transcript,
         rules: RuleSet | None,
         audio_rules: AudioRules,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: "CallMetadata | None" = None,
+        history: "tuple[Attempt, ...]" = (),
+        metadata_problem: str | None = None,
     ):
         self.transcript = transcript
         self.rules = rules
         self.audio_rules = audio_rules
-        self.metadata = metadata  # the call's row of a manifest, when one was given
+        self.metadata = metadata  # the call's row of a manifest (or its transcript's `call` object), when given
+        # Every other call placed to (or taken from) the same account that the run knows of: this run's manifest
+        # and the results database's earlier runs. The pipeline gathers it; the checks only read it.
+        self.history = history
+        self.metadata_problem = metadata_problem  # metadata was given for this call, but could not be used: why
 
     @cached_property
     def jurisdiction(self) -> Jurisdiction:
@@ -78,11 +87,19 @@ class CallContext:
             return self.metadata is not None
         return False
 
+    def expected(self, need: Need) -> bool:
+        """Whether a call that lacks `need` was meant to have it. A call given no metadata at all (no manifest,
+        no `call` object) is simply not judged by the checks that need it; one whose metadata was broken is
+        incomplete."""
+        return need is not Need.METADATA or self.metadata_problem is not None
+
     def missing(self, needs: frozenset[Need]) -> Need | None:
         """The first need this call cannot meet, in a fixed order, or None."""
         return next((need for need in Need if need in needs and not self.has(need)), None)
 
     def reason(self, need: Need) -> str:
+        if need is Need.METADATA and self.metadata_problem:
+            return self.metadata_problem
         return need.value.format(language=self.transcript.language)
 
     def reason_no_rules(self) -> str:

@@ -19,6 +19,7 @@ from etiquette.cli.command import ManualCommand
 from etiquette.cli.console import err, out
 from etiquette.cli.evaluate import eval_command
 from etiquette.cli.rules import rules_app
+from etiquette.cli.stats import db_app, stats_command
 from etiquette.errors import EtiquetteError
 from etiquette.files import FolderBusy
 from etiquette.models.cli import models_app
@@ -36,7 +37,9 @@ app = typer.Typer(
 )
 app.command(cls=ManualCommand)(check)
 app.command("eval", cls=ManualCommand)(eval_command)
+app.command("stats", cls=ManualCommand)(stats_command)
 app.add_typer(rules_app, name="rules")
+app.add_typer(db_app, name="db")
 app.add_typer(models_app, name="models")
 
 

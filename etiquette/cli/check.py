@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -83,6 +84,21 @@ def check(
         bool, typer.Option("--redact", help="Mask personal data (card, account, id and phone numbers, dates of birth, email "
                            "addresses) in every file written. The checks still see every word.")
     ] = False,
+    manifest: Annotated[
+        Optional[Path], typer.Option("--manifest", metavar="FILE", show_default=False,
+                                     help="The call log (CSV or JSON lines), one row per call attempt: call_id or file, agent, "
+                                     "team, account, direction, started_at, phone, timezone, region, outcome. Adds the "
+                                     "calling-hours and call-frequency checks and the per-agent and per-team tables.")
+    ] = None,
+    manifest_columns: Annotated[
+        Optional[Path], typer.Option("--manifest-columns", metavar="FILE", show_default=False,
+                                     help="A TOML table naming the manifest's columns when they are not the usual ones.")
+    ] = None,
+    db: Annotated[
+        Optional[str], typer.Option("--db", metavar="URL", show_default=False,
+                                    help="The results database to record the run in: a SQLAlchemy URL "
+                                    "(postgresql+psycopg://user@host/db) or a file. Default: DIR/results.db (SQLite).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors: no progress bar, no table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
@@ -100,6 +116,10 @@ def check(
     status: ExitStatus = ctx.obj if isinstance(ctx.obj, ExitStatus) else ExitStatus()
     options = _options(out_dir, language, model, agent_channel, fail_on, jobs, timeout, retranscribe, download_model,
                        offline, rules, html, formats, redact, debug)
+    for path, hint in ((manifest, "--manifest"), (manifest_columns, "--manifest-columns")):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file", param_hint=hint)
+    options = replace(options, manifest=manifest, manifest_columns=manifest_columns, db=db)
     status.fail_on = options.fail_on
     with BatchProgress(err, enabled=not quiet and err.is_terminal) as progress:
         try:
@@ -112,7 +132,7 @@ def check(
                       f"({safe(out_dir)}/summary.csv lists what was done)")
             status.interrupted = True
             return
-    for message in result.output_errors:
+    for message in result.metadata_problems + result.output_errors:
         err.print(safe(message), soft_wrap=True)
     if not quiet:
         print_summary(result, out_dir, redacted=redact)

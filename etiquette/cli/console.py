@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from etiquette.groups import KINDS
 from etiquette.language import EXAMPLES, LanguageTagError, parse_tag
 from etiquette.outcome import BatchTotals, CallLine, CallOutcome, Status
 from etiquette.pipeline import RunResult
@@ -146,6 +147,7 @@ def print_summary(result: RunResult, out_dir: Path, redacted: bool) -> None:
             severities = ", ".join(f"{n} {s}" for s in ("high", "medium", "low") if (n := call.per_severity.get(s)))
             names = ", ".join(check.replace("_", " ") for check in checks if call.per_check.get(check))
             out.print(f"  {safe(call.call_id)}: {call.findings} finding(s) ({severities}): {names}")
+    print_groups(totals)
     files = ["<call_id>.report.json", "summary.csv (every input)"] + [path.name for path in result.written
                                                                      if path.name not in ("summary.csv",)]
     if totals.transcripts_saved:
@@ -162,3 +164,19 @@ def print_summary(result: RunResult, out_dir: Path, redacted: bool) -> None:
             out.print(f"  {safe(failure.input)}: {safe(failure.error or failure.status.value)}", soft_wrap=True)
         if len(totals.failures) > TABLE_ROWS:
             out.print(f"  ... and {len(totals.failures) - TABLE_ROWS} more (summary.csv lists them all)")
+
+
+def print_groups(totals: BatchTotals) -> None:
+    """Per agent and per team (from the call metadata): the first rows of by_agent.csv, the ones to coach first."""
+    for kind in KINDS:
+        groups = totals.groups.rows(kind)
+        if not groups:
+            continue
+        table = Table(title=f"By {kind}" + (f" (the first {TABLE_ROWS} of {len(groups)})" if len(groups) > TABLE_ROWS else ""),
+                      title_justify="left")
+        for column in (kind, "calls", "failed", "per 100", "worst rules"):
+            table.add_column(column, justify="left" if column in (kind, "worst rules") else "right")
+        for group in groups[:TABLE_ROWS]:
+            rules = ", ".join(f"{rule} ({count})" for rule, count in group.worst_rules())
+            table.add_row(safe(group.name), str(group.calls), str(group.failed), f"{group.per_100_calls:g}", safe(rules))
+        out.print(table)

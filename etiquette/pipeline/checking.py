@@ -17,18 +17,25 @@ import dataclasses
 import multiprocessing
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etiquette.checks import run_checks
 from etiquette.errors import CallTimeout, EtiquetteError
 from etiquette.rulebook import available_languages, load_audio_rules, load_rules
 from etiquette.types import CheckResult, Metrics, Transcript
 
+if TYPE_CHECKING:
+    from etiquette.metadata import Attempt, CallMetadata
+
 _WORKER_PRELOAD = ["etiquette.pipeline.checking"]
 
 
-def check_transcript(transcript: Transcript, rules_dir: Path) -> CheckResult:
-    """Every check on one transcript, with the rules of its language from `rules_dir`."""
-    return run_checks(transcript, load_rules(transcript.language, rules_dir), load_audio_rules(rules_dir))
+def check_transcript(transcript: Transcript, rules_dir: Path, metadata: CallMetadata | None = None,
+                     history: tuple[Attempt, ...] = (), metadata_problem: str | None = None) -> CheckResult:
+    """Every check on one transcript (and its call metadata, and the account's earlier attempts),
+    with the rules of its language from `rules_dir`."""
+    return run_checks(transcript, load_rules(transcript.language, rules_dir), load_audio_rules(rules_dir), metadata,
+                      history=history, metadata_problem=metadata_problem)
 
 
 def _warm_up(rules_dir: Path) -> None:
@@ -38,8 +45,8 @@ def _warm_up(rules_dir: Path) -> None:
         load_rules(language, rules_dir)
 
 
-def _check_in_worker(transcript: Transcript, rules_dir: Path) -> CheckResult:
-    result = check_transcript(transcript, rules_dir)
+def _check_in_worker(transcript: Transcript, rules_dir: Path, *facts) -> CheckResult:
+    result = check_transcript(transcript, rules_dir, *facts)
     metrics = result.metrics  # its read-only mappings do not pickle: plain dicts cross the boundary
     plain = Metrics({speaker: dict(values) for speaker, values in metrics.speakers.items()}, dict(metrics.call), metrics.series)
     return dataclasses.replace(result, metrics=plain)
@@ -55,15 +62,17 @@ class Checker:
         if timeout is not None:
             self._workers()  # started now: it warms up while the first calls are read or transcribed
 
-    def check(self, transcript: Transcript, budget: float | None = None) -> CheckResult:
+    def check(self, transcript: Transcript, budget: float | None = None, metadata: CallMetadata | None = None,
+              history: tuple[Attempt, ...] = (), metadata_problem: str | None = None) -> CheckResult:
         """The checks' result; CallTimeout when they take longer than `budget` seconds (default: the
         whole --timeout), and the worker is killed."""
+        facts = (metadata, history, metadata_problem)
         if self.timeout is None:
-            return check_transcript(transcript, self.rules_dir)
+            return check_transcript(transcript, self.rules_dir, *facts)
         from pebble import ProcessExpired
 
         limit = max(1.0, self.timeout if budget is None else budget)
-        future = self._workers().schedule(_check_in_worker, args=(transcript, self.rules_dir), timeout=limit)
+        future = self._workers().schedule(_check_in_worker, args=(transcript, self.rules_dir, *facts), timeout=limit)
         try:
             return future.result()
         except FutureTimeout:

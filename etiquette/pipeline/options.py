@@ -29,6 +29,9 @@ class CheckOptions:
     redact: bool = False  # mask personal data in every file written (the checks still see it all)
     formats: tuple[str, ...] = ()  # extra outputs: jsonl, md, html
     debug: bool = False  # let an unexpected error in a call raise, with its traceback
+    manifest: Path | None = None  # the call log: agents, teams, accounts, start times (CSV or JSON lines)
+    manifest_columns: Path | None = None  # how that log's columns map onto etiquette's fields (TOML)
+    db: str | None = None  # the results database: a SQLAlchemy URL or a file; default OUT/results.db
 
     def fingerprint(self) -> str:
         """Everything besides the input that a report depends on."""

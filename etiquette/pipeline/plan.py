@@ -42,6 +42,7 @@ class PlannedCall:
     order: int  # position of its first input, for a stable summary
     transcript_path: Path | None = None
     audio_path: Path | None = None
+    call_info: object = None  # the transcript's `call` object (call metadata), as given
 
     def uses_audio(self, retranscribe: bool) -> bool:
         return self.audio_path is not None and (self.transcript_path is None or retranscribe)
@@ -123,8 +124,13 @@ def plan_calls(files: list[Path]) -> Plan:
     problems: list[CallOutcome] = []
     for order, path in enumerate(files):
         transcript = is_transcript(path)
+        call_info = None
         try:
-            call_id = read_transcript(path).call_id if transcript else path.stem
+            if transcript:
+                read = read_transcript(path)
+                call_id, call_info = read.call_id, read.call
+            else:
+                call_id = path.stem
             _check_name(call_id)
         except EtiquetteError as error:
             problems.append(CallOutcome(shown(path), shown(call_id_from_path(path)), order, Status.ERROR, error=str(error)))
@@ -142,6 +148,7 @@ def plan_calls(files: list[Path]) -> Plan:
             continue
         if transcript:
             call.transcript_path = path
+            call.call_info = call_info
         else:
             call.audio_path = path
     return Plan(list(calls.values()), problems)

@@ -19,7 +19,7 @@ import json
 import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
@@ -30,6 +30,7 @@ from etiquette.models.locate import MODELS_URL
 from etiquette.files import RunLock, atomic_write_text, describe_os_error
 from etiquette.outcome import BatchTotals, CallOutcome, ExitStatus, Status
 from etiquette.pipeline.checking import Checker
+from etiquette.pipeline.book import CallBook, open_run_book
 from etiquette.pipeline.options import CheckOptions
 from etiquette.pipeline.outputs import Outputs
 from etiquette.pipeline.plan import PlannedCall, plan, shown
@@ -63,6 +64,7 @@ class RunResult:
     written: list[Path] = field(default_factory=list)
     model_message: str | None = None  # why audio could not be transcribed, said once
     output_errors: list[str] = field(default_factory=list)
+    metadata_problems: list[str] = field(default_factory=list)  # manifest rows (or `call` objects) that could not be used
 
     @property
     def exit_code(self) -> int:
@@ -94,28 +96,35 @@ def run_batch(
     planned = plan(inputs, options.out_dir)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(options.out_dir):
+        book, calls_book = open_run_book(options, planned.calls)
         try:
-            batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress, status)
-        except OSError as error:  # not even an empty temporary file: nothing can be written there
-            raise EtiquetteError(f"cannot write in {shown(options.out_dir)}: {describe_os_error(error)}") from None
-        try:
-            batch.run(planned.calls, planned.problems)
+            try:
+                batch = _Batch(options, progress, None if options.offline else confirm_download, download_progress,
+                               status, calls_book, book)
+            except OSError as error:  # not even an empty temporary file: nothing can be written there
+                raise EtiquetteError(f"cannot write in {shown(options.out_dir)}: {describe_os_error(error)}") from None
+            batch.result.metadata_problems = [str(problem) for problem in calls_book.problems]
+            try:
+                batch.run(planned.calls, planned.problems)
+            finally:
+                batch.finish()
         finally:
-            batch.finish()
+            book.close()
     return batch.result
 
 
 class _Batch:
     def __init__(self, options: CheckOptions, progress: Progress | None, confirm_download, download_progress,
-                 status: ExitStatus | None):
+                 status: ExitStatus | None, calls_book: CallBook, book):
         self.options = options
         self.progress = progress
         self.confirm_download = confirm_download
         self.download_progress = download_progress
         self.settings = options.fingerprint()
         self.result = RunResult(BatchTotals(), status or ExitStatus(options.fail_on))
+        self.calls_book = calls_book
         self.outputs = Outputs(writers_for(list(options.formats), WriterOptions(options.out_dir, options.redact,
-                                                                                options.rules_dir)), self.result.status)
+                                                                                options.rules_dir, book)), self.result.status)
         self.models: dict[str, tuple[Path, object] | ModelError] = {}
         self.cancel = threading.Event()
         self.slots = threading.Semaphore(max(1, options.jobs))
@@ -125,8 +134,7 @@ class _Batch:
 
     def deliver(self, outcome: CallOutcome) -> None:
         if outcome.report is not None and self.options.redact:
-            outcome = CallOutcome(outcome.input, outcome.call_id, outcome.order, outcome.status,
-                                  redact_report(outcome.report), outcome.error, outcome.note)
+            outcome = replace(outcome, report=redact_report(outcome.report))
         outcome = self.outputs.add(outcome)
         light = outcome if outcome.report is None else CallOutcome(
             outcome.input, outcome.call_id, outcome.order, outcome.status, outcome.report.without_transcript_words(),
@@ -202,7 +210,8 @@ class _Batch:
             # Nothing said is nothing checked: a silent call must never read as a pass.
             raise EtiquetteError("the transcript has no words: nothing to check (a silent or empty recording?)")
         rules = load_rules(transcript.language, self.options.rules_dir)
-        checked = self.checker.check(transcript, budget)
+        metadata, broken = self.calls_book.facts(call.call_id)
+        checked = self.checker.check(transcript, budget, metadata, self.calls_book.history(metadata), broken)
         report = CallReport(
             transcript=transcript,
             result=checked,
@@ -213,12 +222,15 @@ class _Batch:
             transcript_path=shown(transcript_path) if transcript_path else None,
             input_sha256=digest,
             settings=self.settings,
+            metadata=metadata,
         )
         written = redact_report(report) if self.options.redact else report
         path = report_path(self.options.out_dir, call.call_id)
-        status = Status.UNCHANGED if _same_file(path, render_report(written)) else Status.OK
+        text = render_report(written)
+        status = Status.UNCHANGED if _same_file(path, text) else Status.OK
         note = "its report from an earlier run says the same" if status is Status.UNCHANGED else None
-        return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note)
+        return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note,
+                           report_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     # -- transcripts saved by earlier runs
 

@@ -103,7 +103,8 @@ def redact_report(report: CallReport) -> CallReport:
     result: CheckResult = dataclasses.replace(
         report.result, findings=findings, notes=tuple(redact_text(note, language, edges=False) for note in report.result.notes)
     )
-    return dataclasses.replace(report, transcript=masked, result=result, redacted=True)
+    metadata = report.metadata.redacted() if report.metadata is not None else None
+    return dataclasses.replace(report, transcript=masked, result=result, redacted=True, metadata=metadata)
 
 
 def redact_report_dict(data: dict[str, Any], transcript: Transcript | None = None) -> dict[str, Any]:
@@ -123,6 +124,9 @@ def redact_report_dict(data: dict[str, Any], transcript: Transcript | None = Non
             finding["evidence"] = redact_text(evidence, language, edges=masked is None)
         if isinstance(finding.get("explanation"), str):
             finding["explanation"] = redact_text(finding["explanation"], language, edges=False)
+    call = redacted.get("call")
+    if isinstance(call, dict):
+        call.update({key: mask(kind) for key, kind in (("phone", "phone"), ("account", "account")) if call.get(key)})
     if isinstance(redacted.get("notes"), list):
         redacted["notes"] = [redact_text(n, language, edges=False) if isinstance(n, str) else n for n in redacted["notes"]]
     redacted["redacted"] = True

@@ -13,9 +13,12 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from etiquette.outcome import BatchTotals, CallOutcome
+
+if TYPE_CHECKING:
+    from etiquette.db import Book
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class WriterOptions:
     out_dir: Path
     redacted: bool = False
     rules_dir: Path | None = None
+    book: "Book | None" = None  # the results database the run writes into, opened by the pipeline
 
 
 class Writer:

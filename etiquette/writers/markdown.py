@@ -4,12 +4,15 @@ to paste into a ticket."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from etiquette.files import AtomicFile, Spool
+from etiquette.groups import KINDS, GroupTotals
 from etiquette.outcome import BatchTotals, CallLine, CallOutcome
 from etiquette.registry import REGISTRY
 from etiquette.types import Verdict
 from etiquette.writers import Writer, WriterOptions, register
+from etiquette.writers.report_json import SUFFIX
 
 _MD_SPECIAL = set("\\`*_[]<>|~")  # with [ and ] escaped, ( ) ! cannot make a link or an image
 
@@ -93,6 +96,8 @@ class MarkdownWriter(Writer):
                 for row in self.rows.in_order():
                     out.write(row)
                 out.write("\n")
+            if totals.groups:
+                out.write(groups_markdown(totals.groups, self.checks))
             if totals.failures:
                 out.write("## Could not be processed\n\n")
                 for failure in totals.failures:
@@ -110,3 +115,29 @@ class MarkdownWriter(Writer):
     def close(self) -> None:
         self.rows.close()
         self.sections.close()
+
+
+def report_link(call_id: str) -> str:
+    """A link to a call's report, next to summary.md."""
+    return f"[{md_escape(call_id)}]({quote(call_id + SUFFIX)})"
+
+
+def groups_markdown(groups: GroupTotals, checks: list[str]) -> str:
+    """## By agent, ## By team: a table each, the groups to coach first."""
+    text = ""
+    for kind in KINDS:
+        rows = groups.rows(kind)
+        if not rows:
+            continue
+        header = [kind, "calls", "failed", "findings per 100 calls", *[REGISTRY.title(c).lower() for c in checks],
+                  "worst rules", "calls to review"]
+        text += f"## By {kind}\n\n| " + " | ".join(header) + " |\n"
+        text += "|" + "|".join(["---", "---:", "---:", "---:", *["---:" for _ in checks], "---", "---"]) + "|\n"
+        for group in rows:
+            cells = [md_escape(group.name), str(group.calls), str(group.failed), f"{group.per_100_calls:g}",
+                     *[str(group.per_check.get(check, 0)) for check in checks],
+                     ", ".join(f"{md_escape(rule)} ({count})" for rule, count in group.worst_rules()),
+                     ", ".join(report_link(line.call_id) for line in group.worst)]
+            text += "| " + " | ".join(cells) + " |\n"
+        text += "\n"
+    return text

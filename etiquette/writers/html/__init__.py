@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from etiquette import __version__
 from etiquette.files import AtomicFile, Spool
+from etiquette.groups import KINDS
 from etiquette.outcome import BatchTotals, CallLine, CallOutcome
 from etiquette.printable import shown
 from etiquette.registry import REGISTRY
@@ -102,6 +103,8 @@ class HtmlWriter(Writer):
             checks=self.checks,
             shorts={check.name: check.short for check in REGISTRY},
             rows=(Markup(row) for row in self.rows.in_order()),
+            group_tables=[(kind, totals.groups.rows(kind)) for kind in KINDS if totals.groups.rows(kind)],
+            anchor_of=view.anchor_of,
             sections=(Markup(section) for section in self.sections.in_order()),
         )
         with AtomicFile(self.path) as out:
@@ -121,6 +124,9 @@ def render_call(report: CallReport, anchor: str) -> str:
     facts = [transcript.language]
     if report.jurisdiction:
         facts.append(report.jurisdiction)
+    if report.metadata is not None:
+        facts += [f"{name} {value}" for name, value in (("agent", report.metadata.agent), ("team", report.metadata.team),
+                                                          ("started", report.metadata.started_at)) if value]
     facts += [f"{view.clock(duration)} long", f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
               f"fails at {report.fail_on.severity.value}"]
     for speaker, metrics in report.result.metrics.speakers.items():
