@@ -75,6 +75,7 @@ class Hearing:
     language: str = ""
     fillers: frozenset[str] = frozenset()
     doubtful_fillers: frozenset[str] = frozenset()  # short words dropped when heard with low confidence
+    spoken_pairs: frozenset[tuple[str, str]] = frozenset()  # "uh huh", "mm hmm": filler sounds that say yes (or no)
     lexicon: tuple[str, ...] = ()  # folded words of five letters or more that the rules name
     doubtful_conf: float = 0.75  # a word below this confidence may have been misheard
     min_similarity: float = 85.0  # how close (0-100) a doubtful word must be to a rule word
@@ -117,13 +118,19 @@ class Utterance:
             hearing = Hearing(fillers=frozenset(hearing))
         self.words = tuple(words)
         pieces: list[tuple[str, str, int, bool]] = []  # (folded token, lower-case raw token, word index, doubtful)
+        heard: list[tuple[str, str, int, bool]] = []
         for index, word in enumerate(self.words):
             raw = _NON_WORD.sub(" ", word.text.lower().replace("’", "'")).split()
             folded = fold(word.text).split()
             doubtful = word.conf < hearing.doubtful_conf
-            for token, original in zip(folded, raw if len(raw) == len(folded) else folded):
-                if token not in hearing.fillers and not (doubtful and token in hearing.doubtful_fillers):
-                    pieces.append((token, original, index, doubtful))
+            heard += [(token, original, index, doubtful) for token, original in zip(folded, raw if len(raw) == len(folded) else folded)]
+        for position, (token, original, index, doubtful) in enumerate(heard):
+            pair = {(token, heard[position + 1][0]) if position + 1 < len(heard) else None,
+                    (heard[position - 1][0], token) if position > 0 else None}
+            if pair & hearing.spoken_pairs:
+                pieces.append((token, original, index, doubtful))  # "uh huh" is a yes, not two fillers
+            elif token not in hearing.fillers and not (doubtful and token in hearing.doubtful_fillers):
+                pieces.append((token, original, index, doubtful))
         tokens: list[str] = []
         lemmas: list[str] = []
         doubts: list[bool] = []
@@ -135,7 +142,8 @@ class Utterance:
             last_index, used = index, 1
             if doubtful and hearing.lexicon:
                 following = pieces[position + 1] if position + 1 < len(pieces) else None
-                joined = hearing.repair(token + following[0], original + following[1]) if following else None
+                # "a rested" -> "arrested": only two unsure pieces make one word ("free payments" stays)
+                joined = hearing.repair(token + following[0], original + following[1]) if following and following[3] else None
                 if joined is not None:  # "a rested" -> "arrested"
                     token, original, last_index, used = joined, joined, following[2], 2  # type: ignore[index]
                 elif (repaired := hearing.repair(token, original)) is not None:

@@ -22,7 +22,8 @@ except ImportError:
     from tests.cli_helpers import assert_valid_report, files_left, read_report, read_summary, run
 
 CALL_ID = "ko-call-01"
-CHECKS = ["speaking_rate", "third_party_disclosure", "aggressive_language"]
+# Every check that reads the words needs a rule file; Korean has none.
+CHECKS = ["speaking_rate", "third_party_disclosure", "aggressive_language", "required_disclosure", "ignored_request"]
 
 pytestmark = pytest.mark.vosk
 

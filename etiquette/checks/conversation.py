@@ -103,7 +103,7 @@ IDENTITY_CUES = (
     "addresses_third_party", "affirmative", "asks_for_debtor", "asks_to_speak_to_debtor_again", "asks_verification",
     "claims_own_debt", "confirms_identity", "denies_being_debtor", "gives_identity_details", "goes_to_fetch_debtor",
     "hands_phone_to_someone_else", "identifies_as_cosigner", "identifies_as_someone_else", "identifies_as_spouse",
-    "names_debtor_as_spouse", "debt_of_someone_else", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
+    "names_debtor_as_spouse", "names_debtor_as_relative", "debt_of_someone_else", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
     "voicemail_greeting",
 )
 
@@ -119,8 +119,13 @@ def follow_identity(
     status = UNIDENTIFIED
     previous_agent: Turn | None = None
     names = AskedNames(rules)  # every name the agent has asked for or addressed so far
+    introduced: tuple[set[str], float] | None = None  # "hello, this is carmen diaz": a name nobody asked for yet
     for turn in turns:
         if turn.role is Role.AGENT:
+            if introduced and status.party is Party.UNKNOWN and _greets_by(turn, introduced[0], rules):
+                # "hi carmen, ...": the agent takes the name the person gave as the one it is calling
+                status = Status(Party.DEBTOR, "gave_name", introduced[1])
+            introduced = None
             if speaks_to_third_party(turn, status, rules):
                 yield turn, Status(Party.THIRD_PARTY, "agent_spoke_of_debtor", turn.start)
                 status = Status(Party.THIRD_PARTY, "agent_spoke_to_third_party", turn.start)
@@ -134,6 +139,8 @@ def follow_identity(
         yield turn, status
         if turn.role is Role.CUSTOMER:
             status = _after_other_turn(turn, status, previous_agent, names, rules, jurisdiction)
+            given = _names_given(rules, "names_self", turn.utterance) - rules.function_words
+            introduced = (given, turn.start) if given and status.party is Party.UNKNOWN else None
 
 
 def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
@@ -223,7 +230,11 @@ def _after_other_turn(
     found = {
         "cosigner": (last("identifies_as_cosigner"), Status(Party.DEBTOR, "cosigner", at, proxy="co-signer")),
         "denied_debtor": (last("denies_being_debtor"), Status(Party.THIRD_PARTY, "denied_debtor", at)),
-        "someone_else": (last("identifies_as_someone_else", True), Status(Party.THIRD_PARTY, "someone_else", at)),
+        "someone_else": (last("identifies_as_someone_else", True)
+                         # "es mi hijo" says who answered; from the confirmed debtor, it is just family talk
+                         if status.party is Party.DEBTOR else _latest(last("identifies_as_someone_else", True),
+                                                                         last("names_debtor_as_relative", True)),
+                         Status(Party.THIRD_PARTY, "someone_else", at)),
         "confirmed": (last("confirms_identity", True), Status(Party.DEBTOR, "confirmed", at, proxy=proxy)),
     }
     spouse = last("identifies_as_spouse", True)
@@ -272,6 +283,19 @@ def _after_other_turn(
     if previous_agent is not None and asked and _starts_with(rules, "affirmative", said):
         return Status(Party.DEBTOR, "said_yes", at, proxy=proxy)
     return status
+
+
+def _greets_by(turn: Turn, given: set[str], rules: RuleSet) -> bool:
+    """The agent's turn opens by addressing one of these names ("hi carmen, this is steve...")
+    and does not go on to ask for someone."""
+    opening = set(turn.utterance.tokens[:_LEADING_WORDS])
+    return bool(opening & given) and not has_cue(rules, "asks_for_debtor", turn.utterance)
+
+
+def _latest(*positions: int | None) -> int | None:
+    """The latest of the positions found (what a reply says last about who is speaking decides)."""
+    found = [position for position in positions if position is not None]
+    return max(found) if found else None
 
 
 def _names_given(rules: RuleSet, cue: str, said: Utterance) -> set[str]:

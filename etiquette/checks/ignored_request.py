@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from etiquette.checks.context import CallContext
-from etiquette.checks.conversation import Turn, cue_spans
+from etiquette.checks.conversation import Turn, cue_spans, has_cue
 from etiquette.checks.evidence import clock, finding_for_span
 from etiquette.registry import Check, Need, register
 from etiquette.types import CheckOutput, Finding, Role
@@ -51,7 +51,7 @@ class IgnoredRequest(Check):
     short = "request"
     order = 57
     needs = frozenset({Need.WORD_RULES, Need.ATTRIBUTION})
-    cues = tuple(REQUESTS) + ("withdraws_request", "respects_request") + PRESSING
+    cues = tuple(REQUESTS) + ("withdraws_request", "respects_request", "voicemail_greeting") + PRESSING
     explanations = ("request_ignored",)
     description = "the agent keeps collecting after the person asked it to stop calling, to talk to their lawyer, to call at another time, or not at work"
 
@@ -62,6 +62,8 @@ class IgnoredRequest(Check):
         findings: list[Finding] = []
         for turn in context.turns:
             if turn.role is not Role.AGENT:
+                if has_cue(rules, "voicemail_greeting", turn.utterance):
+                    continue  # "no puedo atenderte, deja tu mensaje" asks nothing of the agent
                 pending.update(_requests_in(turn, rules))
                 if pending and _withdrawn(turn, pending, rules):
                     pending.clear()
@@ -85,9 +87,15 @@ def _requests_in(turn: Turn, rules) -> dict[str, Request]:
     """The requests in the other party's turn. A request carries its own negation ("don't call
     me", "no me vuelvan a llamar"), so only a "not" just before it takes it back."""
     near = replace(rules.negation, window=NEGATION_WINDOW)
+    tokens = turn.utterance.tokens
+    own = near.words | near.weak  # "no, ya no llamen": a request that opens with its own "no" is not negated by another
+
+    def negated(first: int) -> bool:
+        return tokens[first] not in own and near.negates(tokens, first)
+
     found = {}
     for cue in REQUESTS:
-        spans = [span for span in cue_spans(rules.cue(cue), turn.utterance, rules) if not near.negates(turn.utterance.tokens, span[0])]
+        spans = [span for span in cue_spans(rules.cue(cue), turn.utterance, rules) if not negated(span[0])]
         if spans:
             found[cue] = Request(cue, turn, *spans[0])
     return found
@@ -95,7 +103,9 @@ def _requests_in(turn: Turn, rules) -> dict[str, Request]:
 
 def _withdrawn(turn: Turn, pending: dict[str, Request], rules) -> bool:
     """'Okay, go ahead, I have a minute': said after the request (in a later turn, or later in this one)."""
-    spans = cue_spans(rules.cue("withdraws_request"), turn.utterance, rules, negatable=True)
+    near = replace(rules.negation, window=NEGATION_WINDOW)
+    spans = [span for span in cue_spans(rules.cue("withdraws_request"), turn.utterance, rules)
+             if not near.negates(turn.utterance.tokens, *span)]
     if not spans:
         return False
     last_request = max((r for r in pending.values()), key=lambda r: (r.turn.start, r.first))

@@ -80,8 +80,11 @@ def stats_command(
 def _print_table(table) -> None:
     shown = Table(title=f"by {table.by}: {sum(row['calls'] for row in table.rows) if table.by != 'rule' else len(table.rows)}"
                   f" {'calls' if table.by != 'rule' else 'rules'}", title_justify="left")
-    for column in (table.by, "calls", "failed", "per 100", *[REGISTRY.short(check) for check in table.checks]):
-        shown.add_column(column, justify="left" if column == table.by else "right")
+    # the group's names stay whole (up to 30 characters) however many check columns share the width
+    longest = max([len(str(row[table.by])) for row in table.rows] + [len(table.by)])
+    shown.add_column(table.by, justify="left", no_wrap=True, min_width=min(30, longest))
+    for column in ("calls", "failed", "per 100", *[REGISTRY.short(check) for check in table.checks]):
+        shown.add_column(column, justify="right")
     for row in table.rows:
         shown.add_row(safe(row[table.by]), str(row["calls"]), str(row["failed"]), f"{row['findings_per_100_calls']:g}",
                       *[str(row[check] or "") for check in table.checks])
