@@ -76,6 +76,7 @@ class Hearing:
     fillers: frozenset[str] = frozenset()
     doubtful_fillers: frozenset[str] = frozenset()  # short words dropped when heard with low confidence
     spoken_pairs: frozenset[tuple[str, str]] = frozenset()  # "uh huh", "mm hmm": filler sounds that say yes (or no)
+    function_words: frozenset[str] = frozenset()  # carry no meaning of their own ("the", "de", "su")
     lexicon: tuple[str, ...] = ()  # folded words of five letters or more that the rules name
     doubtful_conf: float = 0.75  # a word below this confidence may have been misheard
     min_similarity: float = 85.0  # how close (0-100) a doubtful word must be to a rule word
@@ -156,6 +157,7 @@ class Utterance:
             position += used
         self.tokens = tuple(tokens)
         self.doubtful = tuple(doubts)  # heard with low confidence (and perhaps repaired)
+        self._plain = tuple(token in hearing.function_words for token in tokens)
         self.lemmas = tuple(lemmas)
         self.text = " ".join(tokens)
         self.lemma_text = " ".join(lemmas)
@@ -185,6 +187,12 @@ class Utterance:
         """Whether every token of a match was heard with low confidence: one doubtful word (a name
         heard as "police") is no evidence on its own."""
         return all(self.doubtful[first_token : last_token + 1])
+
+    def unclear(self, first_token: int, last_token: int) -> bool:
+        """Whether every word that carries a match was heard with low confidence, the function
+        words beside them aside: "el debe" with "debe" doubtful is no evidence of debt talk."""
+        carrying = [self.doubtful[token] for token in range(first_token, last_token + 1) if not self._plain[token]]
+        return all(carrying) if carrying else self.weak(first_token, last_token)
 
     def words_for(self, first_token: int, last_token: int) -> tuple[Word, ...]:
         return self.words[self._owners[first_token] : self._owner_ends[last_token] + 1]

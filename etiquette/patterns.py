@@ -207,6 +207,9 @@ class PatternSet:
     no_matches: tuple[str, ...] = ()
     lemma_patterns: tuple[Pattern, ...] = ()
     lemma_sources: tuple[str, ...] = ()
+    # `clear_words = true` in the file: a match counts only when a word that carries it (not a
+    # function word) was heard clearly. For cues that accuse: "el [debe]" misheard for "el nueve".
+    clear_words: bool = False
 
     def spans(self, utterance: Readable) -> Iterator[tuple[int, int]]:
         """Token ranges where any pattern matches, pattern by pattern (words first, then lemmas)."""
@@ -240,6 +243,7 @@ def pattern_set(name: str, entry: dict, vocab: dict[str, list[str]], index: Patt
         no_matches=tuple(examples.get("no_match", [])),
         lemma_patterns=tuple(compile_pattern(source, vocab, index, "lemma") for source in lemma_sources),
         lemma_sources=lemma_sources,
+        clear_words=bool(entry.get("clear_words", False)),
     )
 
 

@@ -297,6 +297,7 @@ def _build(language: str, path: Path, data: dict, validate: bool = False) -> Rul
             fillers=frozenset(text.get("fillers", [])),
             doubtful_fillers=frozenset(text.get("doubtful_fillers", [])),
             spoken_pairs=frozenset(tuple(pair.split()) for pair in text.get("spoken_pairs", []) if len(pair.split()) == 2),
+            function_words=frozenset(text.get("function_words", [])),
             lexicon=rule_words(data, frozenset(text.get("function_words", []))),
             doubtful_conf=float(text.get("doubtful_confidence", 0.75)),
             min_similarity=float(text.get("repair_similarity", 85.0)),

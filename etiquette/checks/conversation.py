@@ -61,7 +61,7 @@ def _turn(transcript: Transcript, words: list[Word], rules: RuleSet) -> Turn:
 def cue_spans(cue: PatternSet, utterance: Utterance, rules: RuleSet, negatable: bool = False) -> list[tuple[int, int]]:
     """Token spans where any of the cue's patterns matches (negated ones dropped if asked)."""
     spans = [(first, last) for first, last in cue.spans(utterance)
-             if not utterance.weak(first, last)
+             if not (utterance.unclear(first, last) if cue.clear_words else utterance.weak(first, last))
              and not (negatable and rules.negation.negates(utterance.tokens, first, last))]
     return sorted(set(spans))
 
