@@ -95,7 +95,7 @@ _LEADING_WORDS = 4  # an answer's "yes" comes within its first few words
 REASONS = (
     "unidentified", "denied_name", "agent_spoke_of_debtor", "agent_spoke_to_third_party", "asked_again", "voicemail",
     "cosigner", "denied_debtor", "spouse_consumer", "spouse_third_party", "someone_else", "handed_phone",
-    "fetching_debtor", "debtor_not_there", "confirmed", "said_yes", "gave_name", "verified",
+    "fetching_debtor", "debtor_not_there", "confirmed", "said_yes", "gave_name", "answered_to_name", "verified",
 )
 
 # The cues the identity timeline reads from a language's rule file.
@@ -103,7 +103,7 @@ IDENTITY_CUES = (
     "addresses_third_party", "affirmative", "asks_for_debtor", "asks_to_speak_to_debtor_again", "asks_verification",
     "claims_own_debt", "confirms_identity", "denies_being_debtor", "gives_identity_details", "goes_to_fetch_debtor",
     "hands_phone_to_someone_else", "identifies_as_cosigner", "identifies_as_someone_else", "identifies_as_spouse",
-    "names_debtor_as_spouse", "names_debtor_as_relative", "debt_of_someone_else", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
+    "names_debtor_as_spouse", "names_debtor_as_relative", "debt_of_someone_else", "greeting", "names_addressee", "names_denied", "names_self", "refuses", "says_debtor_is_not_there", "speaks_of_debtor",
     "voicemail_greeting",
 )
 
@@ -120,12 +120,17 @@ def follow_identity(
     previous_agent: Turn | None = None
     names = AskedNames(rules)  # every name the agent has asked for or addressed so far
     introduced: tuple[set[str], float] | None = None  # "hello, this is carmen diaz": a name nobody asked for yet
+    answered: tuple[set[str], float] | None = None  # a yes or a name, to an ask that was not understood
     for turn in turns:
         if turn.role is Role.AGENT:
             if introduced and status.party is Party.UNKNOWN and _greets_by(turn, introduced[0], rules):
                 # "hi carmen, ...": the agent takes the name the person gave as the one it is calling
                 status = Status(Party.DEBTOR, "gave_name", introduced[1])
-            introduced = None
+            elif answered and status.party is Party.UNKNOWN and _greets_by(turn, answered[0], rules):
+                # "hi, [is this] ayesha?" "yes" "ayesha, my name is...": a misheard ask, and the reply
+                # was heard as a yes; the agent greeting the person by the name it asked for settles it
+                status = Status(Party.DEBTOR, "answered_to_name", answered[1])
+            introduced = answered = None
             if speaks_to_third_party(turn, status, rules):
                 yield turn, Status(Party.THIRD_PARTY, "agent_spoke_of_debtor", turn.start)
                 status = Status(Party.THIRD_PARTY, "agent_spoke_to_third_party", turn.start)
@@ -141,6 +146,12 @@ def follow_identity(
             status = _after_other_turn(turn, status, previous_agent, names, rules, jurisdiction)
             given = _names_given(rules, "names_self", turn.utterance) - rules.function_words
             introduced = (given, turn.start) if given and status.party is Party.UNKNOWN else None
+            if status.party is Party.UNKNOWN and previous_agent is not None:
+                asked = _asked_names(previous_agent, names, rules)
+                # a yes, a name, or a short reply holding the name asked for ("these is jennifer")
+                if given or _starts_with(rules, "affirmative", turn.utterance) or (
+                        len(turn.utterance.tokens) <= _LEADING_WORDS and asked & set(turn.utterance.tokens)):
+                    answered = (asked, turn.start)
 
 
 def speaks_to_third_party(turn: Turn, status: Status, rules: RuleSet) -> bool:
@@ -189,16 +200,17 @@ class AskedNames:
 
     def match(self, given: set[str]) -> bool:
         """Whether a name someone gives for themselves is one the agent asked for."""
-        nicknames = self.rules.nicknames
-        for name in given - self.rules.function_words:
-            for asked in self.names:
-                if name == asked or nicknames.get(name) == asked or nicknames.get(asked) == name:
-                    return True
-                if len(name) >= 3 and len(asked) >= 3 and (asked.startswith(name) or name.startswith(asked)):
-                    return True  # "gonz" for "gonzalez"
-                if len(name) >= 4 and fuzz.ratio(name, asked) >= NAME_SIMILARITY:
-                    return True  # "shana" for "shawna"
-        return False
+        return any(same_name(name, asked, self.rules) for name in given - self.rules.function_words for asked in self.names)
+
+
+def same_name(name: str, asked: str, rules: RuleSet) -> bool:
+    """Whether a name heard is a name asked for: the same, a nickname, in part, or a little misheard."""
+    nicknames = rules.nicknames
+    if name == asked or nicknames.get(name) == asked or nicknames.get(asked) == name:
+        return True
+    if len(name) >= 3 and len(asked) >= 3 and (asked.startswith(name) or name.startswith(asked)):
+        return True  # "gonz" for "gonzalez"
+    return len(name) >= 4 and fuzz.ratio(name, asked) >= NAME_SIMILARITY  # "shana" for "shawna"
 
 
 NAME_SIMILARITY = 80  # rapidfuzz ratio: a name heard a little differently is the same name
@@ -288,8 +300,17 @@ def _after_other_turn(
 def _greets_by(turn: Turn, given: set[str], rules: RuleSet) -> bool:
     """The agent's turn opens by addressing one of these names ("hi carmen, this is steve...")
     and does not go on to ask for someone."""
-    opening = set(turn.utterance.tokens[:_LEADING_WORDS])
-    return bool(opening & given) and not has_cue(rules, "asks_for_debtor", turn.utterance)
+    opening = set(turn.utterance.tokens[:_LEADING_WORDS]) - rules.function_words
+    return (any(same_name(word, name, rules) for word in opening for name in given)
+            and not has_cue(rules, "asks_for_debtor", turn.utterance))
+
+
+def _asked_names(agent_turn: Turn, names: AskedNames, rules: RuleSet) -> set[str]:
+    """The names the agent may have asked for: those it is known to have used, and the words of
+    its last turn that are neither function words nor a greeting (the ask itself may be misheard)."""
+    words = set(agent_turn.utterance.tokens) - rules.function_words
+    greeting = rules.cue("greeting").patterns
+    return names.names | {word for word in words if len(word) >= 3 and not any(pattern.match(word) for pattern in greeting)}
 
 
 def _latest(*positions: int | None) -> int | None:
