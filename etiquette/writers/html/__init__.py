@@ -174,6 +174,7 @@ def call_view(report: CallReport, anchor: str) -> dict:
     findings = report.findings
     return dict(
         report=report,
+        verdict=report.verdict.value,
         anchor=anchor,
         facts=facts,
         width=view.VIEW_WIDTH,

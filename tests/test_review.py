@@ -1,0 +1,244 @@
+"""`etiquette review` end to end: the real server process (uvicorn) on a real SQLite results database made by
+`etiquette check` from real recordings (Korean speech from espeak-ng, transcribed by Vosk; the samples' FLAC
+recordings beside their transcripts), driven in Debian's chromium by Playwright.
+
+A reviewer opens a call, plays from a finding and from a word (the player's time reaches it, the word being
+spoken is highlighted), records a decision, reloads and finds it kept, filters the calls (the counts follow),
+and exports the decisions as CSV. Screenshots at 1366 and 390 px wide are kept in the test's folder, and
+nothing scrolls sideways. Bad input (a missing recording, one ffmpeg cannot read, a link out of its folder, a
+transcript holding markup) is said on the page while the server keeps answering. Security is in
+test_review_security.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+from urllib.request import urlopen
+
+import pytest
+
+from etiquette.cli import main
+
+try:
+    import review_server
+    import speech
+    from cli_helpers import SAMPLES
+except ImportError:
+    from tests import review_server, speech
+    from tests.cli_helpers import SAMPLES
+
+pytestmark = pytest.mark.vosk
+
+EVIL_WORD = "<script>alert(1)</script>"
+EVIL_ID = "odd #1 <b>%2e"  # a call id with what URLs and HTML treat specially
+SAMPLE_CALLS = ("en-sample-threat", "en-sample-disclosure", "es-sample-amenaza", "en-sample-clean")
+
+
+def _transcript_like(sample: str, call_id: str, folder: Path) -> Path:
+    data = json.loads((SAMPLES / "transcripts" / f"{sample}.transcript.json").read_text(encoding="utf-8"))
+    data["call_id"] = call_id
+    path = folder / f"{call_id}.transcript.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run's output folder: a Korean stereo call with 12 s of dead air (Vosk), four samples with their
+    recordings, a transcript holding markup, and three calls whose recordings go bad after the run."""
+    speech.require_korean_speech()
+    work = tmp_path_factory.mktemp("review")
+    calls = work / "calls"
+    calls.mkdir()
+    agent = [speech.speak(text, work / f"a{n}.wav") for n, text in enumerate((speech.AGENT_KO, "네 알겠습니다 감사합니다"))]
+    customer = speech.speak(speech.CUSTOMER_KO, work / "c.wav", voice="ko+f3")
+    then = 0.5 + speech.seconds(agent[0]) + 0.5
+    quiet_from = then + speech.seconds(customer)
+    left = speech.place([(0.5, agent[0]), (quiet_from + 12.5, agent[1])], quiet_from + 16, work / "left.wav")
+    right = speech.place([(then, customer)], quiet_from + 16, work / "right.wav")
+    speech.stereo(left, right, calls / "ko-dead-air.wav")
+    for sample in SAMPLE_CALLS:
+        shutil.copy(SAMPLES / "transcripts" / f"{sample}.transcript.json", calls)
+        shutil.copy(SAMPLES / "audio" / f"{sample}.flac", calls)
+    evil = json.loads((SAMPLES / "transcripts" / "en-sample-threat.transcript.json").read_text(encoding="utf-8"))
+    evil["call_id"] = EVIL_ID
+    evil["words"][3]["word"] = EVIL_WORD
+    (calls / "evil.transcript.json").write_text(json.dumps(evil), encoding="utf-8")
+    for call_id in ("gone", "garbled", "escape"):
+        _transcript_like("en-sample-fast", call_id, calls)
+        shutil.copy(SAMPLES / "audio" / "en-sample-fast.flac", calls / f"{call_id}.flac")
+    out = work / "out"
+    code = main(["check", str(calls), "--language", "ko", "--out", str(out), "--manifest", str(SAMPLES / "manifest.csv"),
+                 "--quiet"])
+    assert code == 1
+    (calls / "gone.flac").unlink()  # the recording is moved away after the run
+    (calls / "garbled.flac").write_bytes(b"not audio at all" * 100)
+    outside = shutil.copy(SAMPLES / "audio" / "en-sample-fast.flac", work / "elsewhere.flac")
+    (calls / "escape.flac").unlink()
+    (calls / "escape.flac").symlink_to(outside)  # a link out of the recordings' folder
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(book: Path):
+    started = review_server.start(str(book))
+    yield started
+    assert started.stop() == 0  # Ctrl-C (SIGTERM) ends it cleanly
+
+
+def _report(book: Path, call_id: str) -> dict:
+    return json.loads((book / f"{call_id}.report.json").read_text(encoding="utf-8"))
+
+
+def _call_url(server, call_id: str) -> str:
+    return f"{server.base}/calls/{quote(call_id, safe='')}"
+
+
+@pytest.fixture
+def tab(chromium, server):
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: errors.append(f"a dialog opened: {dialog.message}"))
+    yield page
+    page.close()
+    assert not errors, errors  # no script error, no alert from anything a call holds
+
+
+def _current_time_reaches(tab, seconds: float) -> float:
+    tab.wait_for_function("t => { const p = document.getElementById('player'); return !p.paused && p.currentTime >= t; }",
+                          arg=seconds, timeout=15_000)
+    return tab.evaluate("document.getElementById('player').currentTime")
+
+
+def test_open_a_call_and_play_from_a_finding_and_from_a_word(tab, server, book: Path) -> None:
+    report = _report(book, "ko-dead-air")
+    quiet = [f for f in report["findings"] if f["check"] == "dead_air"]
+    assert len(quiet) == 1 and quiet[0]["end"] - quiet[0]["start"] >= 10  # real audio, real Vosk, a real finding
+    tab.goto(server.base + "/")
+    tab.click("a[href='/calls/ko-dead-air']")
+    tab.wait_for_url("**/calls/ko-dead-air")
+    assert tab.evaluate("document.getElementById('player').duration") == pytest.approx(report["duration"], abs=0.5)
+    tab.click(f"[data-finding='ko-dead-air#{report['findings'].index(quiet[0])}'] button.play")
+    reached = _current_time_reaches(tab, quiet[0]["start"])
+    assert quiet[0]["start"] <= reached < quiet[0]["start"] + 5
+    tab.evaluate("document.getElementById('player').pause()")
+    first = tab.locator(".w[data-s]").first
+    start = float(first.get_attribute("data-s"))
+    first.click()
+    _current_time_reaches(tab, start)
+    tab.wait_for_selector(".w.now", timeout=10_000)  # the word being spoken is highlighted
+    now = tab.evaluate("[parseFloat(document.querySelector('.w.now').dataset.s), document.getElementById('player').currentTime]")
+    assert now[0] <= now[1] + 0.05
+
+
+def test_a_decision_is_kept_after_a_reload(tab, server, book: Path) -> None:
+    report = _report(book, "en-sample-disclosure")
+    tab.goto(_call_url(server, "en-sample-disclosure"))
+    form = tab.locator("form.decide").first
+    form.locator("input[value=false_positive]").check()
+    form.locator("textarea[name=note]").fill("the brother already knew: <not> a disclosure")
+    form.locator("input[name=reviewer]").fill("Rosa Díaz")
+    form.locator("button[type=submit]").click()
+    tab.wait_for_load_state()
+    tab.reload()
+    form = tab.locator("form.decide").first
+    assert form.locator("input[value=false_positive]").is_checked()
+    assert form.locator("textarea[name=note]").input_value() == "the brother already knew: <not> a disclosure"
+    assert form.locator(".decided").get_attribute("data-decided") == "false_positive"
+    assert "Rosa Díaz" in form.locator(".decided").inner_text()
+    assert tab.locator("[data-review-state]").inner_text().startswith(f"1 of {len(report['findings'])} findings decided")
+    # the next form remembers who is reviewing
+    assert tab.locator("form.decide").nth(1).locator("input[name=reviewer]").input_value() == "Rosa Díaz"
+    tab.goto(server.base + "/?review=partly")
+    assert tab.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.call)") == ["en-sample-disclosure"]
+
+
+def test_the_calls_table_filters_and_its_counts_follow(tab, server, book: Path) -> None:
+    reports = [json.loads(path.read_text(encoding="utf-8")) for path in book.glob("*.report.json")]
+    tab.goto(server.base + "/")
+    assert int(tab.locator("[data-count=matching]").inner_text()) == len(reports) == len(tab.locator("tbody tr").all())
+    tab.select_option("select[name=verdict]", "fail")  # submits itself
+    tab.wait_for_url("**verdict=fail**")
+    failing = sorted(r["call_id"] for r in reports if r["verdict"] == "fail")
+    assert int(tab.locator("[data-count=matching]").inner_text()) == len(failing)
+    assert sorted(tab.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.call)")) == failing
+    tab.fill("input[name=text]", "Judge")  # words said, whatever their case
+    tab.press("input[name=text]", "Enter")
+    tab.wait_for_url("**text=Judge**")
+    expected = sorted(r["call_id"] for r in reports if r["verdict"] == "fail"
+                      and "judge" in (SAMPLES / "transcripts" / "en-sample-threat.transcript.json").read_text()
+                      and r["source"].endswith(("en-sample-threat.transcript.json", "evil.transcript.json")))
+    assert sorted(tab.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.call)")) == expected
+    assert int(tab.locator("[data-count=matching]").inner_text()) == 2
+    tab.goto(server.base + "/?sort=duration&desc=1")
+    lengths = [r["duration"] for r in sorted(reports, key=lambda r: -r["duration"])]
+    shown = tab.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.call)")
+    assert [_report(book, call_id)["duration"] for call_id in shown] == lengths
+
+
+def test_the_decisions_export_as_csv(tab, server, book: Path, tmp_path: Path) -> None:
+    tab.goto(_call_url(server, "es-sample-amenaza"))
+    form = tab.locator("form.decide").last
+    form.locator("input[value=needs_coaching]").check()
+    form.locator("textarea[name=note]").fill("=HYPERLINK(1)")  # a note a spreadsheet would run
+    form.locator("input[name=reviewer]").fill("Sam")
+    form.locator("button[type=submit]").click()
+    tab.wait_for_load_state()
+    with tab.expect_download() as download:
+        tab.click("a[href='/decisions.csv']")
+    rows = list(csv.DictReader(Path(download.value.path()).open(encoding="utf-8")))
+    mine = [row for row in rows if row["call_id"] == "es-sample-amenaza"]
+    last = _report(book, "es-sample-amenaza")["findings"][-1]
+    assert len(mine) == 1 and mine[0]["decision"] == "needs_coaching" and mine[0]["reviewer"] == "Sam"
+    assert mine[0]["note"] == "'=HYPERLINK(1)" and mine[0]["rule"] == last["rule"]
+    assert float(mine[0]["start"]) == pytest.approx(last["start"], abs=0.01) and mine[0]["agent"] == "Lucía Ortega"
+    tab.goto(server.base + "/precision")
+    assert tab.locator("[data-precision=rule]").count() == 1 and tab.locator("[data-precision=check]").count() == 1
+
+
+@pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)])
+def test_screenshots_at_laptop_and_phone_width(chromium, server, width: int, height: int, tmp_path: Path) -> None:
+    page = chromium.new_page(viewport={"width": width, "height": height})
+    try:
+        for name, url in (("calls", server.base + "/"), ("call", _call_url(server, "en-sample-threat"))):
+            page.goto(url)
+            shot = tmp_path / f"review-{name}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 20_000, "the screenshot is nearly empty"
+            scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert scroll <= client == width, f"{name} scrolls sideways at {width} px"
+    finally:
+        page.close()
+    if os.environ.get("ETIQUETTE_SHOTS"):  # a folder to keep them in, to look at
+        shutil.copytree(tmp_path, os.environ["ETIQUETTE_SHOTS"], dirs_exist_ok=True)
+
+
+def test_markup_in_a_transcript_and_an_id_is_text(tab, server) -> None:
+    tab.goto(_call_url(server, EVIL_ID))
+    assert tab.locator("h2 .cid").inner_text() == EVIL_ID
+    assert EVIL_WORD in tab.locator("details.transcript").inner_text()
+    assert tab.locator("script").count() == 1  # review.js, nothing else
+    assert tab.locator("main b").count() == 0
+
+
+@pytest.mark.parametrize("call_id,says", [
+    ("gone", "is missing"),
+    ("garbled", "cannot be played: "),
+    ("escape", "is a link out of its folder"),
+    (EVIL_ID, "Checked from a transcript alone: there is no recording to play."),
+])
+def test_a_recording_that_cannot_be_played_is_said_and_the_server_keeps_answering(server, call_id: str, says: str) -> None:
+    with urlopen(_call_url(server, call_id)) as answer:
+        page = answer.read().decode("utf-8")
+    assert "data-player-note" in page and says in page and 'id="player"' not in page
+    with pytest.raises(Exception) as refused:
+        urlopen(f"{server.base}/audio/{quote(call_id, safe='')}")
+    assert getattr(refused.value, "code", None) == 404
+    with urlopen(server.base + "/") as answer:
+        assert answer.status == 200 and server.alive()
