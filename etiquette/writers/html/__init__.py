@@ -193,6 +193,7 @@ def call_view(report: CallReport, anchor: str) -> dict:
         notes=notes,
         turns=view.transcript_turns(report) if has_words else [],
         word_count=len(transcript.words),
+        words=view.words_html,
     )
 
 

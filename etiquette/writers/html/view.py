@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple, Sequence
 
+from markupsafe import Markup, escape
+
 from etiquette.redact import mask_kind
 from etiquette.report import CallReport
 from etiquette.types import Finding, Role, Series, Transcript, Word
@@ -61,6 +63,19 @@ def timed_tokens(words: Sequence[Word]) -> list[Token]:
         else:
             out.append(Token(word.text, kind, round(word.start, 2), round(word.end, 2)))
     return out
+
+
+def words_html(tokens: Sequence[Token], interactive: bool) -> Markup:
+    """A run of words as HTML, each escaped; a mask as its kind; on the review app's page, each word with its time
+    (`<span class="w" data-s=START data-e=END>`, to play from it and highlight it). Built here rather than in a
+    template macro: a two-hour call has tens of thousands of words, and a macro call per word costs ten times more."""
+    out = []
+    for token in tokens:
+        shown = f'<span class="redacted" title="redacted">{escape(token.kind)}</span>' if token.kind else str(escape(token.text))
+        if interactive and token.start is not None:
+            shown = f'<span class="w" data-s="{token.start}" data-e="{token.end}">{shown}</span>'
+        out.append(shown)
+    return Markup(" ".join(out))
 
 
 def page_name(call_id: str) -> str:
