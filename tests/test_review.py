@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -72,11 +73,14 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for call_id in ("gone", "garbled", "escape"):
         _transcript_like("en-sample-fast", call_id, calls)
         shutil.copy(SAMPLES / "audio" / "en-sample-fast.flac", calls / f"{call_id}.flac")
+    for call_id in ("wordless", "corrected"):  # transcripts alone: one removed after the run, one corrected
+        _transcript_like("en-sample-disclosure", call_id, calls)
     out = work / "out"
     code = main(["check", str(calls), "--language", "ko", "--out", str(out), "--manifest", str(SAMPLES / "manifest.csv"),
                  "--quiet"])
     assert code == 1
     (calls / "gone.flac").unlink()  # the recording is moved away after the run
+    (calls / "wordless.transcript.json").unlink()
     (calls / "garbled.flac").write_bytes(b"not audio at all" * 100)
     outside = shutil.copy(SAMPLES / "audio" / "en-sample-fast.flac", work / "elsewhere.flac")
     (calls / "escape.flac").unlink()
@@ -225,6 +229,35 @@ def test_markup_in_a_transcript_and_an_id_is_text(tab, server) -> None:
     assert EVIL_WORD in tab.locator("details.transcript").inner_text()
     assert tab.locator("script").count() == 1  # review.js, nothing else
     assert tab.locator("main b").count() == 0
+
+
+def _page(server, call_id: str) -> str:
+    with urlopen(_call_url(server, call_id)) as answer:
+        return answer.read().decode("utf-8")
+
+
+def _said(page: str) -> str:
+    """The page's text, each word out of the span that plays it."""
+    return re.sub(r"<[^>]+>", "", page)
+
+
+def test_a_transcript_gone_after_the_run_is_said_and_its_findings_still_decided(server, book: Path) -> None:
+    page = _page(server, "wordless")
+    assert "data-transcript-problem" in page and "wordless.transcript.json cannot be read: No such file or directory" in page
+    findings = _report(book, "wordless")["findings"]
+    assert len(findings) >= 2 and page.count('name="finding_id"') == len(findings)
+    assert 'class="w"' not in page and server.alive()
+
+
+def test_a_transcript_corrected_after_the_run_is_read_again(server, book: Path) -> None:
+    path = Path(_report(book, "corrected")["source"])
+    assert "thomas nguyen there" in _said(_page(server, "corrected"))  # read once (and kept while the file is unchanged)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [w["word"] for w in data["words"][4:6]] == ["thomas", "nguyen"]
+    data["words"][5]["word"] = "nguyễn"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    said = _said(_page(server, "corrected"))
+    assert "thomas nguyễn there" in said and "thomas nguyen" not in said
 
 
 @pytest.mark.parametrize("call_id,says", [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -110,29 +111,42 @@ def call_page(connection: Connection, call_id: str) -> CallPage | None:
     findings = tuple(Finding(row.check, row.rule, Severity(row.severity), row.speaker or "", row.start or 0.0,
                              row.end or 0.0, row.evidence or "", row.reference or "", row.message or "",
                              row.explanation or "") for row in rows)
-    transcript, problem = _transcript(call)
-    result = CheckResult(findings, _rate_metrics(transcript), notes=tuple(_reasons(call.verdict_reason)))
+    transcript, metrics, problem = _transcript(call)
+    result = CheckResult(findings, metrics, notes=tuple(_reasons(call.verdict_reason)))
     report = CallReport(transcript, result, source=call.source or "", fail_on=FailOn(Severity(call.fail_on or "medium")),
                         jurisdiction=call.jurisdiction, metadata=_metadata(call), redacted=bool(call.redacted))
     return CallPage(call, report, [row.finding_id for row in rows], decisions_of(connection, call_id), problem)
 
 
-def _transcript(call: Row) -> tuple[Transcript, str | None]:
+def _transcript(call: Row) -> tuple[Transcript, Metrics, str | None]:
     """The words of the call from the transcript file the book names (masked when the call was checked with
-    --redact), or no words and why."""
+    --redact) and the agent's speaking rate over them, or no words and why."""
+    empty = Transcript(call.call_id, call.language or "und", call.duration or 0.0, {}, ())
+    if not call.transcript_file:
+        return empty, NO_METRICS, ("The results database does not say where this call's transcript is (checked by an "
+                                   "older etiquette?).")
+    try:
+        status = Path(call.transcript_file).stat()
+        transcript, metrics = _words(call.transcript_file, status.st_size, status.st_mtime_ns, status.st_ctime_ns,
+                                     bool(call.redacted))
+    except (EtiquetteError, OSError) as error:
+        reason = getattr(error, "strerror", None) if isinstance(error, OSError) else None
+        return empty, NO_METRICS, f"The transcript {shown(call.transcript_file)} cannot be read: {reason or error}"
+    return transcript, metrics, None
+
+
+@lru_cache(maxsize=8)
+def _words(path: str, size: int, modified: int, changed: int, redacted: bool) -> tuple[Transcript, Metrics]:
+    """A transcript file read, masked and measured, kept for as long as the file is unchanged (its size and times are
+    part of the key): a decision reloads its call's page, and a two-hour call's 16,000 words take a second to read
+    and measure again. A file that cannot be read raises, and is not kept."""
     from etiquette.redact import is_redacted, redact_transcript
     from etiquette.transcripts import read_transcript
 
-    empty = Transcript(call.call_id, call.language or "und", call.duration or 0.0, {}, ())
-    if not call.transcript_file:
-        return empty, "The results database does not say where this call's transcript is (checked by an older etiquette?)."
-    try:
-        transcript = read_transcript(Path(call.transcript_file))
-    except (EtiquetteError, OSError) as error:
-        return empty, f"The transcript {shown(call.transcript_file)} cannot be read: {error}"
-    if call.redacted and not is_redacted(transcript):
+    transcript = read_transcript(Path(path))
+    if redacted and not is_redacted(transcript):
         transcript = redact_transcript(transcript)
-    return transcript, None
+    return transcript, _rate_metrics(transcript)
 
 
 def _rate_metrics(transcript: Transcript) -> Metrics:
