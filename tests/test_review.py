@@ -210,17 +210,22 @@ def test_the_decisions_export_as_csv(tab, server, book: Path, tmp_path: Path) ->
 def test_screenshots_at_laptop_and_phone_width(chromium, server, width: int, height: int, tmp_path: Path) -> None:
     page = chromium.new_page(viewport={"width": width, "height": height})
     try:
-        for name, url in (("calls", server.base + "/"), ("call", _call_url(server, "en-sample-threat"))):
+        for name, url in (("calls", server.base + "/"), ("call", _call_url(server, "en-sample-threat")),
+                          ("precision", server.base + "/precision")):
             page.goto(url)
             shot = tmp_path / f"review-{name}-{width}.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 20_000, "the screenshot is nearly empty"
             scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert scroll <= client == width, f"{name} scrolls sideways at {width} px"
+            # the tables fit too: on a phone, the columns that matter show without scrolling the table
+            hidden = page.evaluate("Array.from(document.querySelectorAll('.scroll')).filter(box => "
+                                   "box.scrollWidth > box.clientWidth + 1).length")
+            assert hidden == 0, f"a table on {name} is wider than the screen at {width} px"
     finally:
         page.close()
-    if os.environ.get("ETIQUETTE_SHOTS"):  # a folder to keep them in, to look at
-        shutil.copytree(tmp_path, os.environ["ETIQUETTE_SHOTS"], dirs_exist_ok=True)
+        if os.environ.get("ETIQUETTE_SHOTS"):  # a folder to keep them in, to look at (failing ones too)
+            shutil.copytree(tmp_path, os.environ["ETIQUETTE_SHOTS"], dirs_exist_ok=True)
 
 
 def test_markup_in_a_transcript_and_an_id_is_text(tab, server) -> None:
