@@ -13,6 +13,7 @@ test_review_security.py.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import re
@@ -186,24 +187,70 @@ def test_the_calls_table_filters_and_its_counts_follow(tab, server, book: Path) 
     assert [_report(book, call_id)["duration"] for call_id in shown] == lengths
 
 
+def _listed(server, query: str) -> tuple[list[str], int]:
+    """The calls a query of the calls page lists (one page of 200) and the count it gives."""
+    with urlopen(f"{server.base}/?{query}&size=200") as answer:
+        page = answer.read().decode("utf-8")
+    rows = [html.unescape(call_id) for call_id in re.findall(r'<tr class="(?:fail|pass)" data-call="([^"]*)"', page)]
+    return sorted(rows), int(re.search(r'data-count="matching">(\d+)<', page).group(1))
+
+
+def test_each_filter_lists_the_calls_it_should(server, book: Path) -> None:
+    reports = [json.loads(path.read_text(encoding="utf-8")) for path in book.glob("*.report.json")]
+    meta = {r["call_id"]: r.get("call") or {} for r in reports}
+    at_least_medium = {"medium", "high"}
+    cases = {
+        "check=aggressive_language": lambda r: any(f["check"] == "aggressive_language" for f in r["findings"]),
+        "rule=debt-mentioned-to-third-party": lambda r: any(f["rule"] == "debt-mentioned-to-third-party"
+                                                            for f in r["findings"]),
+        "severity=medium&language=es": lambda r: r["language"].startswith("es-")
+        and any(f["severity"] in at_least_medium for f in r["findings"]),
+        "severity=high": lambda r: any(f["severity"] == "high" for f in r["findings"]),
+        "agent=Marcus+Bell": lambda r: meta[r["call_id"]].get("agent") == "Marcus Bell",
+        "agent=(none)": lambda r: not meta[r["call_id"]].get("agent"),
+        "team=Cobranza+MX": lambda r: meta[r["call_id"]].get("team") == "Cobranza MX",
+        "since=2025-03-11&until=2025-03-11": lambda r: meta[r["call_id"]].get("started_at", "").startswith("2025-03-11"),
+        "language=ko&review=to_review": lambda r: r["language"] == "ko" and bool(r["findings"]),
+    }
+    said = [w["word"] for w in json.loads((book / "ko-dead-air.transcript.json").read_text(encoding="utf-8"))["words"]]
+    cases["text=" + quote(" ".join(said[1:3]))] = lambda r: r["call_id"] == "ko-dead-air"  # a phrase Vosk heard
+    for query, keeps in cases.items():
+        expected = sorted(r["call_id"] for r in reports if keeps(r))
+        assert expected, query  # each filter keeps some calls, and not all of them
+        assert len(expected) < len(reports), query
+        assert _listed(server, query) == (expected, len(expected)), query
+    assert _listed(server, "agent=nobody") == ([], 0)
+
+
 def test_the_decisions_export_as_csv(tab, server, book: Path, tmp_path: Path) -> None:
     tab.goto(_call_url(server, "es-sample-amenaza"))
-    form = tab.locator("form.decide").last
-    form.locator("input[value=needs_coaching]").check()
-    form.locator("textarea[name=note]").fill("=HYPERLINK(1)")  # a note a spreadsheet would run
-    form.locator("input[name=reviewer]").fill("Sam")
-    form.locator("button[type=submit]").click()
-    tab.wait_for_load_state()
+    for which, decision, note in ((0, "false_positive", "a figure of speech"),
+                                  (-1, "needs_coaching", "=HYPERLINK(1)")):  # a note a spreadsheet would run
+        form = tab.locator("form.decide").nth(which)
+        form.locator(f"input[value={decision}]").check()
+        form.locator("textarea[name=note]").fill(note)
+        form.locator("input[name=reviewer]").fill("Sam")
+        with tab.expect_navigation():
+            form.locator("button[type=submit]").click()
     with tab.expect_download() as download:
         tab.click("a[href='/decisions.csv']")
     rows = list(csv.DictReader(Path(download.value.path()).open(encoding="utf-8")))
-    mine = [row for row in rows if row["call_id"] == "es-sample-amenaza"]
+    mine = [row for row in rows if row["call_id"] == "es-sample-amenaza" and row["decision"] == "needs_coaching"]
     last = _report(book, "es-sample-amenaza")["findings"][-1]
-    assert len(mine) == 1 and mine[0]["decision"] == "needs_coaching" and mine[0]["reviewer"] == "Sam"
+    assert len(mine) == 1 and mine[0]["reviewer"] == "Sam"
     assert mine[0]["note"] == "'=HYPERLINK(1)" and mine[0]["rule"] == last["rule"]
     assert float(mine[0]["start"]) == pytest.approx(last["start"], abs=0.01) and mine[0]["agent"] == "Lucía Ortega"
+    # field precision, per rule and per check, is what the exported decisions say
     tab.goto(server.base + "/precision")
-    assert tab.locator("[data-precision=rule]").count() == 1 and tab.locator("[data-precision=check]").count() == 1
+    for by in ("rule", "check"):
+        decided: dict[str, list[str]] = {}
+        for row in rows:
+            decided.setdefault(row[by], []).append(row["decision"])
+        shown = {group: tab.locator(f"[data-precision={by}] tr[data-group='{group}'] [data-precision-value]")
+                 .get_attribute("data-precision-value") for group in decided}
+        expected = {group: sum(d != "false_positive" for d in kinds) / len(kinds) for group, kinds in decided.items()}
+        assert {group: float(value) for group, value in shown.items()} == pytest.approx(expected), by
+    assert any(value < 1 for value in expected.values())  # a false positive counted against its rule
 
 
 @pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)])
