@@ -60,6 +60,7 @@ def test_a_book_of_the_previous_schema_is_upgraded_with_its_rows(database_url: s
         with book.engine.connect() as connection:
             row = connection.execute(select(schema.calls).where(schema.calls.c.call_id == "old")).one()
         assert row.verdict == "fail" and row.recording is None and row.transcript_file is None
+        assert (row.high, row.medium, row.low) == (0, 0, 1)  # its findings per severity, counted by the migration
         _decide(book, "f" * 32, "confirmed")
         with book.engine.connect() as connection:
             assert decisions_of(connection, "old")["f" * 32].reviewer == "Rosa"
@@ -196,3 +197,7 @@ def test_the_calls_listing_is_the_same_on_sqlite_and_postgresql(hand_book: Book)
             assert sorted(ids(sort=sort, desc=desc)) == ["c1", "c2", "c3", "c4", "c5"], (sort, desc)
     assert ids(sort="duration", page="7") == ids(sort="duration")  # a page past the end shows the last
     assert listed(verdict="nonsense", size="13").filters == Filters()  # what makes no sense is left out
+    assert ids(text="hello", sort="call", page="9") == ["c1", "c2", "c3", "c4", "c5"]  # so is a search's
+    assert listed(text="hello", page="9").filters.page == 1
+    searched = listed(text="hello")
+    assert (searched.by_verdict, searched.by_review) == (whole.by_verdict, whole.by_review)

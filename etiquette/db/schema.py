@@ -44,6 +44,9 @@ calls = Table(
     Column("verdict_reason", Text),
     Column("fail_on", String(8)),
     Column("findings", Integer, nullable=False),
+    Column("high", Integer),  # findings per severity (the review app sorts the calls worst first by them)
+    Column("medium", Integer),
+    Column("low", Integer),
     Column("agent", String(255), index=True),
     Column("team", String(255), index=True),
     Column("account", String(255)),

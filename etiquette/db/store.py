@@ -237,7 +237,7 @@ def call_row(call_id: str, input_path: str, report: CallReport, run_id: str, rep
         "duration": report.transcript.duration, "verdict": verdict.value,
         "verdict_reason": (report.verdict_reason or None) if verdict is Verdict.INCOMPLETE else None,
         "fail_on": report.fail_on.severity.value,
-        "findings": len(report.findings), "redacted": report.redacted,
+        "findings": len(report.findings), **report.severities(), "redacted": report.redacted,
         "agent": None, "team": None, "account": None, "account_key": None, "direction": None, "started_at": None,
         "local_start": None, "phone": None, "timezone": None, "region": None, "outcome": None,
         **_metadata_columns(metadata), "day": local_day(metadata) or checked.date().isoformat(),

@@ -1,4 +1,5 @@
-"""Review: where each call's recording and words are, its words as text for search, and reviewers' decisions.
+"""Review: where each call's recording and words are, its findings per severity, its words as text for search, and
+reviewers' decisions.
 
 Revision ID: 0002
 Revises: 0001
@@ -20,6 +21,7 @@ depends_on = None
 
 ID, NAME = sa.String(32), sa.String(255)
 CALL_COLUMNS = [sa.Column("recording", sa.Text), sa.Column("transcript_file", sa.Text)]
+SEVERITIES = ("high", "medium", "low")  # columns of calls: its findings of each severity
 TABLES: dict[str, list[tuple]] = {
     "call_texts": [("call_id", NAME, "pk", "fk:calls.call_id"), ("text", sa.Text, "req")],
     "decisions": [
@@ -38,8 +40,11 @@ def _column(name: str, kind, *flags: str) -> sa.Column:
 
 def upgrade() -> None:
     with op.batch_alter_table("calls") as batch:
-        for column in CALL_COLUMNS:
+        for column in CALL_COLUMNS + [sa.Column(name, sa.Integer) for name in SEVERITIES]:
             batch.add_column(column)
+    for severity in SEVERITIES:  # the calls a book already holds
+        op.execute(f"UPDATE calls SET {severity} = (SELECT count(*) FROM findings WHERE findings.call_id = calls.call_id "
+                   f"AND findings.severity = '{severity}')")
     for table, columns in TABLES.items():
         op.create_table(table, *[_column(*spec) for spec in columns])
 
@@ -48,5 +53,5 @@ def downgrade() -> None:
     for table in reversed(TABLES):
         op.drop_table(table)
     with op.batch_alter_table("calls") as batch:
-        for column in reversed(CALL_COLUMNS):
-            batch.drop_column(column.name)
+        for name in [*reversed(SEVERITIES), *(column.name for column in reversed(CALL_COLUMNS))]:
+            batch.drop_column(name)
