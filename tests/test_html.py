@@ -336,3 +336,52 @@ def test_a_call_page_plays_its_recording_from_each_finding(sample_pages: Path, c
 def test_a_call_from_a_transcript_alone_says_there_is_no_recording(page: Path) -> None:
     call_page = (page.parent / "report" / page_name("en-sample-threat")).read_text(encoding="utf-8")
     assert "<audio" not in call_page and "there is no recording to play" in call_page
+
+
+# ------------------------------------------------------------------ a long batch: the calls a page at a time
+
+
+def _listed_in_chromium(chromium, page: Path) -> tuple[list[str], dict[str, str], str]:
+    """The calls a list page shows (in order), where its navigation links go, and its security policy."""
+    tab = chromium.new_page()
+    try:
+        tab.goto(page.as_uri())
+        calls = tab.locator("[data-summary-call]").evaluate_all("rows => rows.map(r => r.dataset.summaryCall)")
+        links = tab.locator("[data-summary-call] a").evaluate_all("links => links.map(a => a.href)")
+        nav = dict(tab.locator("nav.pages a[rel]").evaluate_all("links => links.map(a => [a.rel, a.href])"))
+        csp = tab.locator("meta[http-equiv=Content-Security-Policy]").get_attribute("content")
+    finally:
+        tab.close()
+    for link in links:  # every call links its own page, which is there
+        assert link.startswith("file://") and Path(link[len("file://"):]).is_file(), link
+    return calls, nav, csp
+
+
+def test_a_long_batch_lists_its_calls_a_page_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium) -> None:
+    import etiquette.writers.html as html_writer
+
+    monkeypatch.setattr(html_writer, "INDEX_ROWS", 3)  # 8 calls: the index's 3, then 3 and 2 a page
+    out = tmp_path / "out"
+    assert main(["check", str(SAMPLES / "transcripts"), "--out", str(out), "--html", "--quiet"]) == 1
+    reports = [json.loads(path.read_text(encoding="utf-8")) for path in out.glob("*.report.json")]
+    pages = [out / "report.html", out / "report" / "calls-2.html", out / "report" / "calls-3.html"]
+    assert not (out / "report" / "calls-4.html").exists()
+    listed, policies = [], set()
+    for n, page in enumerate(pages):
+        calls, nav, csp = _listed_in_chromium(chromium, page)
+        assert len(calls) == (3 if n < 2 else 2), page.name
+        listed += calls
+        policies.add(csp)
+        if n < 2:
+            assert nav["next"] == pages[n + 1].as_uri()
+        else:
+            assert "next" not in nav
+        if n:
+            assert nav["prev"] == pages[n - 1].as_uri() + ("#calls" if n == 1 else "")
+    assert sorted(listed) == sorted(r["call_id"] for r in reports)  # each call once
+    verdicts = [next(r["verdict"] for r in reports if r["call_id"] == call) for call in listed]
+    assert verdicts == sorted(verdicts, key=lambda v: v != "fail")  # worst first, across the pages
+    assert policies == {html_writer.REPORT_CSP}  # the lists load nothing, not even media
+    monkeypatch.setattr(html_writer, "INDEX_ROWS", 5)  # a shorter list: the pages past its end go
+    assert main(["check", str(SAMPLES / "transcripts"), "--out", str(out), "--html", "--quiet"]) == 1
+    assert pages[1].exists() and not pages[2].exists()

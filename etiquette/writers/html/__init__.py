@@ -27,7 +27,9 @@ carry `data-stat` and `data-count`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from importlib.resources import files
 from pathlib import Path
 from urllib.request import pathname2url
@@ -61,6 +63,8 @@ def css() -> str:
 
 
 PAGES = "report"  # the folder of the calls' pages, beside report.html
+INDEX_ROWS = 500  # calls a list page shows: report.html the worst, report/calls-2.html the next... (a browser
+                  # takes seconds to lay out a table of 10,000 rows, and a fraction of one for 500)
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CALL_CSP = REPORT_CSP + "; media-src 'self'"  # and its recording (a relative path: the same file system or site)
 
@@ -99,6 +103,20 @@ class HtmlWriter(Writer):
             raise OSError(error.errno, error.strerror, str(self.path)) from None
         self.written.append(page)
 
+    def _list_pages(self, rows, listed: int, common: dict) -> int:
+        """report/calls-2.html, -3...: the calls after the index's, INDEX_ROWS a page; returns how many pages
+        the list has in all (the index's included). Pages of an earlier, longer list are removed."""
+        pages = max(1, -(-listed // INDEX_ROWS))
+        for number in range(2, pages + 1):
+            chunk = [Markup(row.replace(f'href="{PAGES}/', 'href="')) for row in islice(rows, INDEX_ROWS)]
+            page = self.pages / f"calls-{number}.html"
+            text = ENVIRONMENT.get_template("calls_page.html.j2").render(
+                **common, rows=chunk, listing=Listing(number, pages, INDEX_ROWS, listed, inside=True),
+                title=f"etiquette: calls {(number - 1) * INDEX_ROWS + 1} to {min(number * INDEX_ROWS, listed)} of {listed}")
+            atomic_write_text(page, text)
+            self.written.append(page)
+        return pages
+
     def finish(self, totals: BatchTotals) -> Path:
         failed = totals.verdicts[Verdict.FAIL]
         stats = [
@@ -111,21 +129,26 @@ class HtmlWriter(Writer):
         stats.append(("findings", "findings", totals.findings, ""))
         if totals.failures:
             stats.append(("errors", "could not be processed", len(totals.failures), "bad"))
+        common = dict(css=Markup(css()), csp=Markup(REPORT_CSP), version=__version__, checks=self.checks,
+                      shorts={check.name: check.short for check in REGISTRY})
+        rows = self.rows.in_order()
+        first = [Markup(row) for row in islice(rows, INDEX_ROWS)]
+        try:
+            pages = self._list_pages(rows, len(self.rows), common)
+        except OSError as error:  # the export is report.html: dropped whole, as the run says
+            raise OSError(error.errno, error.strerror, str(self.path)) from None
         page = ENVIRONMENT.get_template("page.html.j2")
         chunks = page.generate(
+            **common,
             title=f"etiquette: {totals.calls} calls, {failed} failed",
-            css=Markup(css()),
-            csp=Markup(REPORT_CSP),
             totals=totals,
             generated=datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M"),
-            version=__version__,
             folder=shown(self.options.out_dir.name or self.options.out_dir),
             redacted=self.options.redacted,
             stats=stats,
             languages=sorted(totals.languages),
-            checks=self.checks,
-            shorts={check.name: check.short for check in REGISTRY},
-            rows=(Markup(row) for row in self.rows.in_order()),
+            rows=first,
+            listing=Listing(1, pages, INDEX_ROWS, len(self.rows), inside=False),
             group_tables=[(kind, totals.groups.rows(kind)) for kind in KINDS if totals.groups.rows(kind)],
             page_of=lambda call_id: f"{PAGES}/{view.page_name(call_id)}",
         )
@@ -133,6 +156,10 @@ class HtmlWriter(Writer):
             for chunk in chunks:
                 out.write(chunk)
         self.finished = True
+        number = pages + 1
+        while (stale := self.pages / f"calls-{number}.html").exists():  # an earlier run's longer list
+            stale.unlink(missing_ok=True)
+            number += 1
         return self.path
 
     def close(self) -> None:
@@ -140,6 +167,30 @@ class HtmlWriter(Writer):
         if not self.finished:  # no index: the pages it would link are not left half a report
             for page in self.written:
                 page.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where a list page of the calls is among them all: its number, their count, the links between them."""
+
+    page: int
+    pages: int
+    size: int
+    total: int  # calls listed
+    inside: bool  # a page in report/ (else report.html itself)
+
+    @property
+    def first(self) -> int:
+        return min((self.page - 1) * self.size + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        return min(self.page * self.size, self.total)
+
+    def href(self, number: int) -> str:
+        if number == 1:
+            return "../report.html#calls" if self.inside else "#calls"
+        return f"calls-{number}.html" if self.inside else f"{PAGES}/calls-{number}.html"
 
 
 def static_player(recording: str | None, pages: Path, redacted: bool) -> view.Player:
