@@ -201,3 +201,5 @@ def test_the_calls_listing_is_the_same_on_sqlite_and_postgresql(hand_book: Book)
     assert listed(text="hello", page="9").filters.page == 1
     searched = listed(text="hello")
     assert (searched.by_verdict, searched.by_review) == (whole.by_verdict, whole.by_review)
+    hand_book.record_call(_outcome("c6", "Dora", "T3", "2025-03-12T09:00:00-05:00", []))  # the choices follow the book
+    assert listed().options["agent"] == ["(none)", "Ana", "Ben", "Cleo", "Dora"] and "T3" in listed().options["team"]
