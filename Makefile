@@ -6,7 +6,8 @@
 #
 # Set-up, each step skipped when it is already done:
 #   1. Debian packages: espeak-ng and sox (the tests make spoken test calls with
-#      them), chromium (the HTML report is tested in it, headless), postgresql
+#      them), chromium (the HTML report and `etiquette review` are tested in it,
+#      headless, driven by Playwright), postgresql
 #      (the results database is tested on a real server the tests start), and
 #      python3 / python3-venv when `python3 -m venv` cannot work.
 #      Installed with apt-get as root, or through sudo.

@@ -8,14 +8,16 @@ markup. The review app (`etiquette review`) renders the same call template.
 
 The index (`report.html`): the batch summary (calls, verdicts, findings per
 check and language), the per-agent and per-team tables, the calls worst first,
-each a link to its page. A call's page (`report/<name>.html`, written as the
+each a link to its page: the worst INDEX_ROWS there, the rest INDEX_ROWS a page
+in `report/calls-2.html`, `-3`... (a browser lays out 500 rows at once, and
+10,000 in seconds). A call's page (`report/<name>.html`, written as the
 call finishes): its recording (a player for the whole call and one starting at
 each finding, by a relative path, so the folder can be moved with the
 recordings beside it), a timeline with one lane per speaker and the findings
 marked on it, the agent's speaking rate against the threshold (the series the
 rate check measured), the findings, and the transcript with each finding's
-words highlighted. A batch of 10,000 calls is an index a browser opens at once
-and 10,000 small pages, instead of one page no browser can open.
+words highlighted. A batch of 10,000 calls is an index a browser opens at once,
+19 list pages and 10,000 small pages, instead of one page no browser can open.
 
 Elements tests and scripts can find: each finding is `[data-finding="CALL#N"]`
 (N its index in the report), its mark on the timeline `[data-finding-marker]`,
