@@ -18,12 +18,14 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import pytest
 
+from etiquette.audio import ffmpeg_exe
 from etiquette.cli import main
 
 try:
@@ -74,6 +76,9 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for call_id in ("gone", "garbled", "escape"):
         _transcript_like("en-sample-fast", call_id, calls)
         shutil.copy(SAMPLES / "audio" / "en-sample-fast.flac", calls / f"{call_id}.flac")
+    _transcript_like("en-sample-fast", "mulaw", calls)  # a recording browsers cannot play: 8 kHz mu-law
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(SAMPLES / "audio" / "en-sample-fast.flac"),
+                    "-ar", "8000", "-c:a", "pcm_mulaw", str(calls / "mulaw.wav")], check=True)
     for call_id in ("wordless", "corrected"):  # transcripts alone: one removed after the run, one corrected
         _transcript_like("en-sample-disclosure", call_id, calls)
     out = work / "out"
@@ -310,6 +315,17 @@ def test_a_transcript_corrected_after_the_run_is_read_again(server, book: Path) 
     path.write_text(json.dumps(data), encoding="utf-8")
     said = _said(_page(server, "corrected"))
     assert "thomas nguyễn there" in said and "thomas nguyen" not in said
+
+
+def test_a_recording_browsers_cannot_play_is_converted_and_plays(tab, server, book: Path) -> None:
+    status = urlopen(Request(f"{server.base}/audio/mulaw", headers={"Range": "bytes=0-3"}))
+    assert status.status == 206 and status.headers["content-type"] == "audio/flac" and status.read() == b"fLaC"
+    tab.goto(_call_url(server, "mulaw"))
+    duration = tab.evaluate("""() => new Promise(done => { const p = document.getElementById('player');
+        if (p.readyState >= 1) done(p.duration); else p.addEventListener('loadedmetadata', () => done(p.duration)); })""")
+    assert duration == pytest.approx(_report(book, "mulaw")["duration"], abs=0.5)
+    tab.locator("button.play").first.click()
+    _current_time_reaches(tab, float(tab.locator("button.play").first.get_attribute("data-play")))
 
 
 @pytest.mark.parametrize("call_id,says", [
