@@ -48,7 +48,8 @@ samples: setup
 	if [ "$$status" -gt 1 ]; then exit "$$status"; fi
 	echo
 	echo "Reports: $(OUT)/<call_id>.report.json, one row per input in $(OUT)/summary.csv,"
-	echo "per agent and team in $(OUT)/by_agent.csv, every run in $(OUT)/results.db (etiquette stats --db $(OUT)/results.db --by agent)"
+	echo "per agent and team in $(OUT)/by_agent.csv, every run in $(OUT)/results.db (etiquette stats --db $(OUT)/results.db --by agent);"
+	echo "to listen to the findings and decide on them: $(VENV)/bin/etiquette review $(OUT)"
 
 test: setup
 	$(VENV)/bin/python -m pytest

@@ -196,3 +196,22 @@ def test_review_refuses_what_it_cannot_serve(book: Path, tmp_path: Path, capsys:
         taken.listen()
         busy = run(capsys, "review", book, "--port", taken.getsockname()[1], "--no-browser")
     assert busy.code == 2 and "cannot listen on 127.0.0.1" in busy.err and len(busy.err_lines) == 1
+
+
+def test_a_redacted_book_shows_masked_words_and_says_the_recording_is_not(tmp_path: Path) -> None:
+    """A --redact run's calls point at the transcripts they were checked from, as given: the app masks them as the
+    run did, and says that the recording it plays is not masked."""
+    out = tmp_path / "out"
+    inputs = [str(SAMPLES / "transcripts" / "en-sample-threat.transcript.json"), str(SAMPLES / "audio" / "en-sample-threat.flac")]
+    assert main(["check", *inputs, "--out", str(out), "--redact", "--quiet"]) == 1
+    server = review_server.start(str(out))
+    try:
+        status, _, body = _get(server, "/calls/en-sample-threat")
+    finally:
+        server.stop()
+    page = body.decode("utf-8")
+    said = re.sub(r"<[^>]+>", "", page)
+    at = said.find("eight three three zero")
+    assert status == 200 and at < 0 and "sure id" in said, said[at - 300:at + 50]
+    assert '<span class="redacted" title="redacted">id</span>' in page  # the last four of a social, masked
+    assert "The recording itself is not masked." in said and 'id="player"' in page

@@ -81,7 +81,10 @@ class Review:
             return self.page("problem.html.j2", 404, reason="The results database has no call with this id.")
         try:
             playable = self.recordings.playable(shown.call.recording)
-            player = Player(f"/audio/{quote(call_id, safe='')}", "" if playable.channels != 1 else "A mono recording.")
+            notes = ["A mono recording."] if playable.channels == 1 else []
+            if shown.call.redacted:  # the words are masked on the page; what the player says is not
+                notes.append("The recording itself is not masked.")
+            player = Player(f"/audio/{quote(call_id, safe='')}", " ".join(notes))
         except NotPlayable as reason:
             player = Player(None, str(reason))
         view = call_view(shown.report, anchor_of(call_id))
