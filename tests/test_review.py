@@ -225,6 +225,12 @@ def test_each_filter_lists_the_calls_it_should(server, book: Path) -> None:
         assert len(expected) < len(reports), query
         assert _listed(server, query) == (expected, len(expected)), query
     assert _listed(server, "agent=nobody") == ([], 0)
+    with urlopen(f"{server.base}/?sort=language&desc=1&size=200") as answer:  # each column sorts, both ways
+        page = answer.read().decode("utf-8")
+    order = [html.unescape(call_id) for call_id in re.findall(r'<tr class="(?:fail|pass)" data-call="([^"]*)"', page)]
+    languages = [next(r["language"] for r in reports if r["call_id"] == call_id) for call_id in order]
+    assert languages == sorted(languages, reverse=True) and len(set(languages)) > 2
+    assert 'data-sort="team"' in page and 'data-sort="language"' in page
 
 
 def test_the_decisions_export_as_csv(tab, server, book: Path, tmp_path: Path) -> None:
