@@ -6,7 +6,8 @@
 #
 # Set-up, each step skipped when it is already done:
 #   1. Debian packages: espeak-ng and sox (the tests make spoken test calls with
-#      them), chromium (the HTML report is tested in it, headless), postgresql
+#      them), chromium (the HTML report and `etiquette review` are tested in it,
+#      headless, driven by Playwright), postgresql
 #      (the results database is tested on a real server the tests start), and
 #      python3 / python3-venv when `python3 -m venv` cannot work.
 #      Installed with apt-get as root, or through sudo.
@@ -47,7 +48,8 @@ samples: setup
 	if [ "$$status" -gt 1 ]; then exit "$$status"; fi
 	echo
 	echo "Reports: $(OUT)/<call_id>.report.json, one row per input in $(OUT)/summary.csv,"
-	echo "per agent and team in $(OUT)/by_agent.csv, every run in $(OUT)/results.db (etiquette stats --db $(OUT)/results.db --by agent)"
+	echo "per agent and team in $(OUT)/by_agent.csv, every run in $(OUT)/results.db (etiquette stats --db $(OUT)/results.db --by agent);"
+	echo "to listen to the findings and decide on them: $(VENV)/bin/etiquette review $(OUT)"
 
 test: setup
 	$(VENV)/bin/python -m pytest

@@ -38,6 +38,8 @@ class CallOutcome:
     error: str | None = None
     note: str | None = None
     report_sha256: str | None = None  # of the report as written (its JSON text), when the pipeline rendered it
+    recording: str | None = None  # the call's recording, an absolute path (what `etiquette review` plays)
+    transcript_file: str | None = None  # a transcript file holding the call's words, an absolute path
 
     @property
     def checked(self) -> bool:

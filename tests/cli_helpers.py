@@ -53,6 +53,12 @@ def read_summary(out_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(stream))
 
 
+def read_html(out_dir: Path) -> str:
+    """`--html`'s pages as one text: report.html (the index), then every call's page in report/."""
+    pages = [out_dir / "report.html", *sorted((out_dir / "report").glob("*.html"))]
+    return "".join(page.read_text(encoding="utf-8") for page in pages)
+
+
 def read_report(out_dir: Path, call_id: str) -> dict[str, Any]:
     return json.loads((out_dir / f"{call_id}.report.json").read_text(encoding="utf-8"))
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 try:
+    import browser as browser_driver
     import pg_server
 except ImportError:
+    from tests import browser as browser_driver
     from tests import pg_server
 
 
@@ -59,3 +61,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'book.db'}"
     return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium, headless, driven by Playwright, for the session: open pages with chromium.new_page()."""
+    playwright, launched = browser_driver.start()
+    try:
+        yield launched
+    finally:
+        launched.close()
+        playwright.stop()

@@ -16,10 +16,10 @@ from etiquette.types import Word
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
     import speech
-    from cli_helpers import read_report, read_summary, run, threat_data, write_json
+    from cli_helpers import read_html, read_report, read_summary, run, threat_data, write_json
 except ImportError:
     from tests import speech
-    from tests.cli_helpers import read_report, read_summary, run, threat_data, write_json
+    from tests.cli_helpers import read_html, read_report, read_summary, run, threat_data, write_json
 
 FORMATS = {  # name: ffmpeg options
     "pcm.wav": [],
@@ -111,4 +111,4 @@ def test_a_six_channel_call_is_reported_with_the_note(recordings: dict[str, Path
     assert result.code == 0, result.err
     note = "the recording has 6 channels: only the first two were transcribed"
     assert note in read_report(tmp_path / "out", "six")["notes"]
-    assert note in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert note in read_html(tmp_path / "out")

@@ -17,10 +17,10 @@ import pytest
 from etiquette.files import RunLock
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
-    from cli_helpers import (REPO, files_left, one_line_per_input, read_report, read_summary, run, threat_data,
+    from cli_helpers import (REPO, files_left, one_line_per_input, read_html, read_report, read_summary, run, threat_data,
                              without_root_powers, write_json)
 except ImportError:
-    from tests.cli_helpers import (REPO, files_left, one_line_per_input, read_report, read_summary, run, threat_data,
+    from tests.cli_helpers import (REPO, files_left, one_line_per_input, read_html, read_report, read_summary, run, threat_data,
                                    without_root_powers, write_json)
 
 RULES = REPO / "etiquette" / "rules"
@@ -210,7 +210,7 @@ def test_the_page_shows_the_transcript_that_was_checked(tmp_path: Path, capsys: 
     write_json(out / "call.transcript.json", threat_data("call", said="stale words from an older transcript"))
     given = write_json(tmp_path / "call.transcript.json", threat_data("call"))
     assert run(capsys, "check", given, "--out", out, "--html", "--quiet").code == 1
-    page = (out / "report.html").read_text(encoding="utf-8")
+    page = read_html(out)
     assert "deadbeat" in page and "stale" not in page
 
 

@@ -99,7 +99,7 @@ def test_every_broken_transcript_fails_alone_in_one_batch(tmp_path: Path, capsys
     assert len(rows) == len(BROKEN) + 1
     assert {row["status"] for row in rows if row["call_id"] != "good"} == {"error"}
     assert read_report(out, "good")["verdict"] == "fail"
-    assert files_left(out) == ["findings.jsonl", "good.report.json", "report.html", "summary.csv", "summary.md"]
+    assert files_left(out) == ["findings.jsonl", "good.report.json", "report", "report.html", "summary.csv", "summary.md"]
 
 
 def test_a_planted_rule_file_is_never_loaded_through_the_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -163,7 +163,7 @@ def test_an_out_folder_that_is_not_utf8_with_html(tmp_path: Path, capsys: pytest
     out = Path(str(tmp_path) + "/out-\udce9")
     result = run(capsys, "check", call, "--out", out, "--html", "--format", "md,jsonl")
     assert result.code == 1, result.err
-    assert files_left(out) == ["call.report.json", "findings.jsonl", "report.html", "summary.csv", "summary.md"]
+    assert files_left(out) == ["call.report.json", "findings.jsonl", "report", "report.html", "summary.csv", "summary.md"]
     assert "out-\\xe9" in (out / "report.html").read_text(encoding="utf-8")
     assert "\udce9" not in result.out and "out-\\xe9" in result.out
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
-    from cli_helpers import read_report, read_summary, run
+    from cli_helpers import read_html, read_report, read_summary, run
 except ImportError:
-    from tests.cli_helpers import read_report, read_summary, run
+    from tests.cli_helpers import read_html, read_report, read_summary, run
 
 # name: (language, turns (a turn is a text, or a list of words when a word holds spaces), what must not survive)
 LEAKS: dict[str, tuple[str, list[tuple[str, str | list[str]]], list[str]]] = {
@@ -76,8 +76,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _text(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".html":  # what a reader of the page sees
+    text = read_html(path.parent) if path.name == "report.html" else path.read_text(encoding="utf-8")
+    if path.suffix == ".html":  # what a reader of the pages (the index and each call's) sees
         text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     return " ".join(text.split())
 

@@ -1,8 +1,8 @@
-"""`--html`: one self-contained page for the batch, checked in a real headless Chromium.
+"""`--html`: a self-contained index page for the batch and one page per call, checked in a real headless Chromium.
 
-The page is loaded from disk by Debian's chromium: its rendered DOM must hold every
+The pages are loaded from disk by Debian's chromium: their rendered DOM must hold every
 finding of every report (the finding, its mark on the timeline, its words in the
-transcript) and the summary numbers the reports add up to; it must fit a laptop
+transcript) and the index the summary numbers the reports add up to; they must fit a laptop
 (1366 px) and a phone (390 px) without sideways scrolling; screenshots at both
 widths are taken (kept in the test's tmp folder). Transcript text is untrusted:
 markup in it must come out as text. Without chromium the browser tests are
@@ -28,6 +28,7 @@ from etiquette.cli import main
 from etiquette.checks.rate import SpeechClock, rate_series
 from etiquette.rulebook import load_rules
 from etiquette.transcripts import read_transcript
+from etiquette.writers.html.view import page_name
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
     from cli_helpers import SAMPLES
@@ -123,12 +124,26 @@ def _reports(out: Path) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*.report.json"))]
 
 
+def _pages(page: Path) -> list[Path]:
+    """report.html and the call pages beside it."""
+    return [page, *sorted((page.parent / "report").glob("*.html"))]
+
+
 @pytest.fixture(scope="module")
-def dom(page: Path, browser) -> _Dom:
+def dom(page: Path, chromium) -> _Dom:
+    """The rendered DOM of the index and of every call page, as one."""
     parsed = _Dom()
-    parsed.feed(browser(page.as_uri(), "--dump-dom", "--virtual-time-budget=3000"))
+    tab = chromium.new_page()
+    for path in _pages(page):
+        tab.goto(path.as_uri())
+        parsed.feed(tab.content())
+    tab.close()
     assert parsed.with_attr("data-call-id"), "chromium rendered no call section"
     return parsed
+
+
+def _source(page: Path) -> str:
+    return "".join(path.read_text(encoding="utf-8") for path in _pages(page))
 
 
 def test_every_finding_is_in_the_rendered_page(page: Path, dom: _Dom) -> None:
@@ -191,14 +206,15 @@ def test_transcript_markup_is_shown_as_text(page: Path, dom: _Dom) -> None:
 
 
 def test_the_page_needs_nothing_from_the_network(page: Path) -> None:
-    source = page.read_text(encoding="utf-8")
-    assert "Content-Security-Policy" in source and "default-src 'none'" in source
-    assert not re.search(r"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:https?:)?//""", source)
-    assert "<script" not in source and "<link" not in source and "@import" not in source
+    for path in _pages(page):
+        source = path.read_text(encoding="utf-8")
+        assert "Content-Security-Policy" in source and "default-src 'none'" in source
+        assert not re.search(r"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:https?:)?//""", source)
+        assert "<script" not in source and "<link" not in source and "@import" not in source
 
 
 def test_each_call_has_a_lane_per_speaker_and_a_rate_line_against_its_threshold(page: Path, dom: _Dom) -> None:
-    source = page.read_text(encoding="utf-8")
+    source = _source(page)
     sections = {m.group(1): m.group(2) for m in re.finditer(r'data-call-id="([^"]+)">(.*?)</section>', source, re.S)}
     fast = sections["en-sample-fast"]
     assert fast.count('class="lane role-agent"') == 1 and fast.count('class="lane role-customer"') == 1
@@ -235,21 +251,32 @@ def _png_size_and_variety(path: Path) -> tuple[int, int, int]:
     return width, height, len(set(pixels))
 
 
+def _shown(which: str, request: pytest.FixtureRequest) -> Path:
+    """The index, or a call's page with its recording's players."""
+    if which == "index":
+        return request.getfixturevalue("page")
+    return request.getfixturevalue("sample_pages") / "report" / page_name("en-sample-threat")
+
+
+@pytest.mark.parametrize("which", ["index", "call"])
 @pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)])
-def test_screenshots_at_laptop_and_phone_width(width: int, height: int, page: Path, browser, tmp_path: Path) -> None:
+def test_screenshots_at_laptop_and_phone_width(width: int, height: int, which: str, browser, tmp_path: Path,
+                                               request: pytest.FixtureRequest) -> None:
     shot = tmp_path / f"report-{width}.png"
-    browser(page.as_uri(), f"--window-size={width},{height}", f"--screenshot={shot}")
+    browser(_shown(which, request).as_uri(), f"--window-size={width},{height}", f"--screenshot={shot}")
     assert shot.stat().st_size > 20_000, "the screenshot is nearly empty"
     got_width, got_height, variety = _png_size_and_variety(shot)
     assert (got_width, got_height) == (width, height)
     assert variety > 100, "the screenshot is nearly uniform"
 
 
+@pytest.mark.parametrize("which", ["index", "call"])
 @pytest.mark.parametrize("width", [1366, 390])
-def test_nothing_is_wider_than_the_screen(width: int, page: Path, browser, tmp_path: Path) -> None:
+def test_nothing_is_wider_than_the_screen(width: int, which: str, browser, tmp_path: Path,
+                                          request: pytest.FixtureRequest) -> None:
     """Wide tables scroll inside their own box; the page itself never scrolls sideways."""
     probe = tmp_path / "probe.html"
-    shutil.copy(page, tmp_path / "report.html")
+    shutil.copy(_shown(which, request), tmp_path / "report.html")
     probe.write_text(
         "<!doctype html><body style='margin:0'>"
         f"<iframe id='f' src='report.html' style='border:0;width:{width}px;height:900px' "
@@ -263,3 +290,98 @@ def test_nothing_is_wider_than_the_screen(width: int, page: Path, browser, tmp_p
     assert measured, "the probe could not measure the page"
     scroll_width, client_width = map(int, measured[0].split())
     assert scroll_width <= client_width == width
+
+
+# ------------------------------------------------------------------ the recordings, on the static pages
+
+
+@pytest.fixture(scope="module")
+def sample_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples with their recordings (each transcript paired with its FLAC), checked with --html."""
+    out = tmp_path_factory.mktemp("html-audio")
+    assert main(["check", str(SAMPLES), "--out", str(out), "--html", "--quiet"]) == 1
+    return out
+
+
+def test_a_call_page_plays_its_recording_from_each_finding(sample_pages: Path, chromium) -> None:
+    report = json.loads((sample_pages / "en-sample-threat.report.json").read_text(encoding="utf-8"))
+    page_path = sample_pages / "report" / page_name("en-sample-threat")
+    source = page_path.read_text(encoding="utf-8")
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', source).group(1)
+    assert csp == "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src 'self'"
+    relative = os.path.relpath(SAMPLES / "audio" / "en-sample-threat.flac", page_path.parent)
+    assert relative.startswith("../") and f'src="{relative}"' in source  # a relative path: no server, no absolute URL
+    tab = chromium.new_page()
+    refused: list[str] = []
+    tab.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    tab.goto(page_path.as_uri())
+    players = tab.locator("audio[data-play-from]")
+    assert players.count() == len(report["findings"]) >= 1
+    whole = tab.locator("audio[data-recording]")
+    assert whole.evaluate("a => new Promise(done => { a.onloadedmetadata = () => done(a.duration); a.load(); })") == \
+        pytest.approx(report["duration"], abs=1.5)
+    last = players.nth(players.count() - 1)
+    start = float(last.get_attribute("data-play-from"))
+    reached = last.evaluate("""a => new Promise(done => {
+        a.muted = true; a.ontimeupdate = () => { if (a.currentTime > 0) { a.pause(); done(a.currentTime); } }; a.play(); })""")
+    assert max(start - 1, 0) - 0.1 <= reached <= start + 1.5  # it starts a second before the finding
+    # the policy lets the page load its recording, and nothing from anywhere else
+    tab.evaluate("() => { const a = document.createElement('audio'); a.src = 'http://127.0.0.1:9/x.wav'; "
+                 "document.body.append(a); a.load(); }")
+    tab.wait_for_timeout(300)
+    tab.close()
+    assert refused and all("127.0.0.1:9" in text for text in refused), refused
+
+
+def test_a_call_from_a_transcript_alone_says_there_is_no_recording(page: Path) -> None:
+    call_page = (page.parent / "report" / page_name("en-sample-threat")).read_text(encoding="utf-8")
+    assert "<audio" not in call_page and "there is no recording to play" in call_page
+
+
+# ------------------------------------------------------------------ a long batch: the calls a page at a time
+
+
+def _listed_in_chromium(chromium, page: Path) -> tuple[list[str], dict[str, str], str]:
+    """The calls a list page shows (in order), where its navigation links go, and its security policy."""
+    tab = chromium.new_page()
+    try:
+        tab.goto(page.as_uri())
+        calls = tab.locator("[data-summary-call]").evaluate_all("rows => rows.map(r => r.dataset.summaryCall)")
+        links = tab.locator("[data-summary-call] a").evaluate_all("links => links.map(a => a.href)")
+        nav = dict(tab.locator("nav.pages a[rel]").evaluate_all("links => links.map(a => [a.rel, a.href])"))
+        csp = tab.locator("meta[http-equiv=Content-Security-Policy]").get_attribute("content")
+    finally:
+        tab.close()
+    for link in links:  # every call links its own page, which is there
+        assert link.startswith("file://") and Path(link[len("file://"):]).is_file(), link
+    return calls, nav, csp
+
+
+def test_a_long_batch_lists_its_calls_a_page_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium) -> None:
+    import etiquette.writers.html as html_writer
+
+    monkeypatch.setattr(html_writer, "INDEX_ROWS", 3)  # 8 calls: the index's 3, then 3 and 2 a page
+    out = tmp_path / "out"
+    assert main(["check", str(SAMPLES / "transcripts"), "--out", str(out), "--html", "--quiet"]) == 1
+    reports = [json.loads(path.read_text(encoding="utf-8")) for path in out.glob("*.report.json")]
+    pages = [out / "report.html", out / "report" / "calls-2.html", out / "report" / "calls-3.html"]
+    assert not (out / "report" / "calls-4.html").exists()
+    listed, policies = [], set()
+    for n, page in enumerate(pages):
+        calls, nav, csp = _listed_in_chromium(chromium, page)
+        assert len(calls) == (3 if n < 2 else 2), page.name
+        listed += calls
+        policies.add(csp)
+        if n < 2:
+            assert nav["next"] == pages[n + 1].as_uri()
+        else:
+            assert "next" not in nav
+        if n:
+            assert nav["prev"] == pages[n - 1].as_uri() + ("#calls" if n == 1 else "")
+    assert sorted(listed) == sorted(r["call_id"] for r in reports)  # each call once
+    verdicts = [next(r["verdict"] for r in reports if r["call_id"] == call) for call in listed]
+    assert verdicts == sorted(verdicts, key=lambda v: v != "fail")  # worst first, across the pages
+    assert policies == {html_writer.REPORT_CSP}  # the lists load nothing, not even media
+    monkeypatch.setattr(html_writer, "INDEX_ROWS", 5)  # a shorter list: the pages past its end go
+    assert main(["check", str(SAMPLES / "transcripts"), "--out", str(out), "--html", "--quiet"]) == 1
+    assert pages[1].exists() and not pages[2].exists()

@@ -173,4 +173,4 @@ def test_per_agent_and_team_outputs(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "[en-sample-threat](en-sample-threat.report.json)" in markdown
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'data-group="team:Recovery East"' in html and 'data-groups="agent"' in html
-    assert "=HYPERLINK(1)" in html and "<a href=\"#call-" in html
+    assert "=HYPERLINK(1)" in html and "<a href=\"report/" in html

@@ -238,7 +238,9 @@ def _readable(path: Path) -> str:
 
 
 def _all_outputs(out: Path) -> dict[str, str]:
-    return {path.name: _readable(path) for path in sorted(out.iterdir()) if path.is_file() and path.suffix in (".json", ".jsonl", ".md", ".html")}
+    files = [*out.iterdir(), *(out / "report").glob("*.html")]  # the call pages of --html are in report/
+    return {str(path.relative_to(out)): _readable(path) for path in sorted(files)
+            if path.is_file() and path.suffix in (".json", ".jsonl", ".md", ".html")}
 
 
 def _finding_keys(out: Path) -> dict[str, list[tuple]]:

@@ -18,6 +18,7 @@ from etiquette.cli.check import check
 from etiquette.cli.command import ManualCommand
 from etiquette.cli.console import err, out
 from etiquette.cli.evaluate import eval_command
+from etiquette.cli.review import review_command
 from etiquette.cli.rules import rules_app
 from etiquette.cli.stats import db_app, stats_command
 from etiquette.errors import EtiquetteError
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.command(cls=ManualCommand)(check)
 app.command("eval", cls=ManualCommand)(eval_command)
 app.command("stats", cls=ManualCommand)(stats_command)
+app.command("review", cls=ManualCommand)(review_command)
 app.add_typer(rules_app, name="rules")
 app.add_typer(db_app, name="db")
 app.add_typer(models_app, name="models")

@@ -7,7 +7,8 @@ from typer.core import TyperCommand
 
 def _argument_name(param) -> str:
     name = param.metavar or (param.name or "").upper()
-    return name + ("..." if param.nargs != 1 else "")
+    name += "..." if param.nargs != 1 else ""
+    return name if param.required else f"[{name}]"
 
 
 class ManualCommand(TyperCommand):

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from etiquette.errors import EtiquetteError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0001"  # the newest migration (tests/test_book_db.py holds this to the scripts)
+HEAD = "0002"  # the newest migration (tests/test_book_db.py holds this to the scripts)
 BUSY_SECONDS = 60  # how long a writer waits for another one's transaction on SQLite
 _LOCK_ID = 0x657469717565  # PostgreSQL advisory lock taken while migrating ("etique")
 

@@ -44,6 +44,9 @@ calls = Table(
     Column("verdict_reason", Text),
     Column("fail_on", String(8)),
     Column("findings", Integer, nullable=False),
+    Column("high", Integer),  # findings per severity (the review app sorts the calls worst first by them)
+    Column("medium", Integer),
+    Column("low", Integer),
     Column("agent", String(255), index=True),
     Column("team", String(255), index=True),
     Column("account", String(255)),
@@ -57,6 +60,14 @@ calls = Table(
     Column("region", String(16)),
     Column("outcome", String(64)),
     Column("redacted", Boolean, nullable=False, default=False),
+    Column("recording", Text),  # the recording's absolute path, when the call has one (what `review` may serve)
+    Column("transcript_file", Text),  # the absolute path of a transcript file holding the call's words
+)
+
+call_texts = Table(  # a call's words as one folded text, for search (kept apart: listing calls never reads it)
+    "call_texts", metadata,
+    Column("call_id", String(255), ForeignKey("calls.call_id", ondelete="CASCADE"), primary_key=True),
+    Column("text", Text, nullable=False),
 )
 
 findings = Table(
@@ -95,4 +106,16 @@ attempts = Table(
     Column("recorded", Boolean, nullable=False, default=False),
     Column("run_id", String(32)),
     Index("ix_attempts_account_time", "account_key", "started_at"),
+)
+
+decisions = Table(  # a reviewer's decision on a finding, by its stable id: kept when a re-run replaces the findings
+    "decisions", metadata,
+    Column("finding_id", String(32), primary_key=True),
+    Column("call_id", String(255), nullable=False, index=True),
+    Column("check", String(64), nullable=False),  # the finding's check and rule when it was decided
+    Column("rule", String(128), nullable=False),
+    Column("decision", String(16), nullable=False),  # confirmed, false_positive, needs_coaching
+    Column("note", Text),
+    Column("reviewer", String(255), nullable=False),
+    Column("decided_at", DateTime, nullable=False),  # UTC
 )

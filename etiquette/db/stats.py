@@ -1,9 +1,10 @@
 """`etiquette stats`: the book's numbers across runs, per agent, team, day or rule.
 
 Each call counts once, as its latest check left it (a re-run replaces a call's rows). A group's figures come
-from measures: functions that, given the grouping and the time filter, return columns per group. Calls and
-failed calls, and findings per check, are the two measures today; a later one (decisions taken on the
-findings) is one more function in MEASURES and its columns.
+from measures: functions that, given the grouping and the time filter, return columns per group: calls and
+failed calls, findings per check, and (with `--decisions`) reviewers' decisions on the findings and the
+field precision they give: of the decided findings, the share a reviewer found right (confirmed or needs
+coaching). Only decisions on findings the book still holds count.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy.sql import ColumnElement
 
 from etiquette.db import schema
 
-BY = ("agent", "team", "day", "rule")
+BY = ("agent", "team", "day", "check", "rule")
+DECISION_COLUMNS = ("decided", "confirmed", "false_positive", "needs_coaching")
 NONE = "(none)"  # the group of calls whose metadata does not say
 
 
@@ -27,6 +29,7 @@ NONE = "(none)"  # the group of calls whose metadata does not say
 class Query:
     by: str
     since: datetime | None = None  # calls started (or, without a start time, checked) at or after this
+    decisions: bool = False  # add reviewers' decisions and field precision
 
 
 def parse_since(text: str, today: date | None = None) -> datetime:
@@ -44,7 +47,8 @@ def parse_since(text: str, today: date | None = None) -> datetime:
 
 def _group(query: Query) -> ColumnElement:
     calls, findings = schema.calls.c, schema.findings.c
-    return {"agent": calls.agent, "team": calls.team, "day": calls.day, "rule": findings.rule}[query.by]
+    return {"agent": calls.agent, "team": calls.team, "day": calls.day, "check": findings.check,
+            "rule": findings.rule}[query.by]
 
 
 def _when(query: Query) -> ColumnElement:
@@ -55,8 +59,8 @@ def _when(query: Query) -> ColumnElement:
 
 
 def _joined(query: Query):
-    """Calls, with their findings when the grouping is a finding's (rule)."""
-    if query.by == "rule":
+    """Calls, with their findings when the grouping is a finding's (check, rule)."""
+    if query.by in ("check", "rule"):
         return schema.findings.join(schema.calls, schema.findings.c.call_id == schema.calls.c.call_id)
     return schema.calls
 
@@ -65,8 +69,9 @@ def call_counts(connection: Connection, query: Query) -> dict[str | None, dict[s
     """calls and failed: calls checked in the group (for a rule: the calls it was raised in)."""
     calls = schema.calls.c
     group = _group(query)
-    call = func.count(func.distinct(calls.call_id)) if query.by == "rule" else func.count()
-    failed = (func.count(func.distinct(case((calls.verdict == "fail", calls.call_id)))) if query.by == "rule"
+    per_finding = query.by in ("check", "rule")
+    call = func.count(func.distinct(calls.call_id)) if per_finding else func.count()
+    failed = (func.count(func.distinct(case((calls.verdict == "fail", calls.call_id)))) if per_finding
               else func.sum(case((calls.verdict == "fail", 1), else_=0)))
     rows = connection.execute(select(group, call, failed).select_from(_joined(query)).where(_when(query)).group_by(group))
     return {key: {"calls": int(n or 0), "failed": int(f or 0)} for key, n, f in rows}
@@ -85,18 +90,44 @@ def finding_counts(connection: Connection, query: Query) -> dict[str | None, dic
     return counts
 
 
+def decision_counts(connection: Connection, query: Query) -> dict[str | None, dict[str, int]]:
+    """With --decisions: the group's decided findings, and how many were confirmed, false positives or needed coaching."""
+    if not query.decisions:
+        return {}
+    findings, decisions = schema.findings.c, schema.decisions.c
+    group = _group(query)
+    joined = (schema.decisions.join(schema.findings, findings.finding_id == decisions.finding_id)
+              .join(schema.calls, findings.call_id == schema.calls.c.call_id))
+    rows = connection.execute(select(group, decisions.decision, func.count()).select_from(joined).where(_when(query))
+                              .group_by(group, decisions.decision))
+    counts: dict[str | None, dict[str, int]] = {}
+    for key, decision, n in rows:
+        values = counts.setdefault(key, dict.fromkeys(DECISION_COLUMNS, 0))
+        values["decided"] += int(n)
+        if decision in values:
+            values[decision] += int(n)
+    return counts
+
+
+def precision(values: dict) -> float | None:
+    """Of the decided findings, the share a reviewer found right (None when none was decided)."""
+    decided = values.get("decided", 0)
+    return round((decided - values.get("false_positive", 0)) / decided, 3) if decided else None
+
+
 Measure = Callable[[Connection, Query], dict]
-MEASURES: list[Measure] = [call_counts, finding_counts]
+MEASURES: list[Measure] = [call_counts, finding_counts, decision_counts]
 
 
 @dataclass
 class Table:
     by: str
     checks: list[str]
-    rows: list[dict]  # one per group: {by, calls, failed, <check>..., findings, findings_per_100_calls}
+    rows: list[dict]  # one per group: {by, calls, failed, <check>..., findings, findings_per_100_calls[, decisions]}
+    decisions: bool = False
 
     def csv_columns(self) -> list[str]:
-        return [self.by, "calls", "failed", *self.checks]
+        return [self.by, "calls", "failed", *self.checks, *((*DECISION_COLUMNS, "precision") if self.decisions else ())]
 
 
 def stats(connection: Connection, query: Query, registered: list[str]) -> Table:
@@ -104,7 +135,7 @@ def stats(connection: Connection, query: Query, registered: list[str]) -> Table:
     for measure in MEASURES:
         for key, values in measure(connection, query).items():
             merged.setdefault(key, {}).update(values)
-    seen = {name for values in merged.values() for name in values} - {"calls", "failed"}
+    seen = {name for values in merged.values() for name in values} - {"calls", "failed", *DECISION_COLUMNS}
     checks = list(registered) + sorted(seen - set(registered))
     rows = []
     for key in sorted(merged, key=lambda k: (k is None, k or "")):
@@ -113,5 +144,7 @@ def stats(connection: Connection, query: Query, registered: list[str]) -> Table:
         row.update({check: values.get(check, 0) for check in checks})
         row["findings"] = sum(row[check] for check in checks)
         row["findings_per_100_calls"] = round(100.0 * row["findings"] / row["calls"], 1) if row["calls"] else 0.0
+        if query.decisions:
+            row.update({column: values.get(column, 0) for column in DECISION_COLUMNS}, precision=precision(values))
         rows.append(row)
-    return Table(query.by, checks, rows)
+    return Table(query.by, checks, rows, query.decisions)

@@ -22,10 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from etiquette import __version__
 from etiquette.db import schema
 from etiquette.db.engine import DatabaseError, database_url, make_engine, shown_url, upgrade
+from etiquette.matching import fold
 from etiquette.metadata import Attempt, CallMetadata
 from etiquette.outcome import CallOutcome
 from etiquette.report import CallReport, render_report
-from etiquette.types import Finding, Verdict
+from etiquette.types import Finding, Verdict, Word
 
 CHUNK = 500  # accounts per history query, rows per insert
 
@@ -175,11 +176,13 @@ class Book:
     def record_calls(self, outcomes: Sequence[CallOutcome]) -> None:
         """Checked calls' rows, replacing any earlier ones, in one transaction: each call is there whole or not
         at all. (The writer groups a few calls a transaction: one commit per call would cost more than the rest.)"""
-        calls, findings, attempts = [], [], []
+        calls, texts, findings, attempts = [], [], [], []
         for outcome in outcomes:
             report = outcome.report
             assert report is not None and outcome.call_id is not None
-            calls.append(call_row(outcome.call_id, outcome.input, report, self.run_id or "", outcome.report_sha256))
+            calls.append({**call_row(outcome.call_id, outcome.input, report, self.run_id or "", outcome.report_sha256),
+                          "recording": outcome.recording, "transcript_file": outcome.transcript_file})
+            texts.append({"call_id": outcome.call_id, "text": searchable(report.transcript.words)})
             findings += finding_rows(outcome.call_id, report.findings)
             if report.metadata is not None and (row := attempt_row(report.metadata, self.run_id or "", True)):
                 attempts.append(row)
@@ -187,6 +190,7 @@ class Book:
 
         def work(connection: Connection) -> None:
             upsert(connection, schema.calls, calls)  # first: on a server, this locks the calls' rows
+            upsert(connection, schema.call_texts, texts)
             for start in range(0, len(ids), CHUNK):
                 connection.execute(delete(schema.findings).where(schema.findings.c.call_id.in_(ids[start:start + CHUNK])))
             if findings:
@@ -233,11 +237,16 @@ def call_row(call_id: str, input_path: str, report: CallReport, run_id: str, rep
         "duration": report.transcript.duration, "verdict": verdict.value,
         "verdict_reason": (report.verdict_reason or None) if verdict is Verdict.INCOMPLETE else None,
         "fail_on": report.fail_on.severity.value,
-        "findings": len(report.findings), "redacted": report.redacted,
+        "findings": len(report.findings), **report.severities(), "redacted": report.redacted,
         "agent": None, "team": None, "account": None, "account_key": None, "direction": None, "started_at": None,
         "local_start": None, "phone": None, "timezone": None, "region": None, "outcome": None,
         **_metadata_columns(metadata), "day": local_day(metadata) or checked.date().isoformat(),
     }
+
+
+def searchable(words: Iterable[Word]) -> str:
+    """A call's words as the text `review` searches: folded as the rules see them (no case, accents or punctuation)."""
+    return " ".join(folded for word in words if (folded := fold(word.text)))
 
 
 def finding_rows(call_id: str, findings: Sequence[Finding]) -> list[dict]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -34,6 +35,7 @@ from etiquette.pipeline.book import CallBook, open_run_book
 from etiquette.pipeline.options import CheckOptions
 from etiquette.pipeline.outputs import Outputs
 from etiquette.pipeline.plan import PlannedCall, plan, shown
+from etiquette.printable import encodable
 from etiquette.pipeline.transcription import AudioCall, silent, transcribe_call
 from etiquette.redact import is_redacted, redact_report, redact_transcript
 from etiquette.report import CallReport, render_report
@@ -230,7 +232,9 @@ class _Batch:
         status = Status.UNCHANGED if _same_file(path, text) else Status.OK
         note = "its report from an earlier run says the same" if status is Status.UNCHANGED else None
         return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note,
-                           report_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+                           report_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                           recording=_absolute(call.audio_path),
+                           transcript_file=_absolute(transcript_path or (source if source != call.audio_path else None)))
 
     # -- transcripts saved by earlier runs
 
@@ -361,6 +365,14 @@ class _Batch:
             self.deliver(self._error(call, audio, silent(transcript, self.options.language, path.name)))
             return
         self._guarded(call, audio, lambda: transcript, digest, transcript_path=path, budget=limit.remaining())
+
+
+def _absolute(path: Path | None) -> str | None:
+    """Where a file is, for the results database (None for a name that is not UTF-8: it cannot be stored as text)."""
+    if path is None:
+        return None
+    absolute = os.path.abspath(path)
+    return absolute if encodable(absolute) else None
 
 
 def _same_file(path: Path, text: str) -> bool:

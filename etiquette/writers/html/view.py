@@ -4,8 +4,11 @@ the transcript with each finding's words highlighted. Geometry only; the markup 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
+
+from markupsafe import Markup, escape
 
 from etiquette.redact import mask_kind
 from etiquette.report import CallReport
@@ -29,16 +32,64 @@ def anchor_of(call_id: str) -> str:
     return "call-" + hashlib.sha1(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
-def tokens(text: str) -> list[tuple[str, str | None]]:
+class Token(NamedTuple):
+    """A word as shown: its text, the kind of mask it is (None for a word), and its time when known."""
+
+    text: str
+    kind: str | None
+    start: float | None = None
+    end: float | None = None
+
+
+def tokens(text: str) -> list[Token]:
     """Words with masks marked: [("owes", None), ("phone", "phone")...], a run of one mask said once."""
-    out: list[tuple[str, str | None]] = []
+    out: list[Token] = []
     previous = None
     for token in text.split():
         kind = mask_kind(token)
         if kind is None or token != previous:
-            out.append((token, kind))
+            out.append(Token(token, kind))
         previous = token
     return out
+
+
+def timed_tokens(words: Sequence[Word]) -> list[Token]:
+    """Tokens of a run of words with their times (for playing from a word); a run of one mask is one token."""
+    out: list[Token] = []
+    for word in words:
+        kind = mask_kind(word.text)
+        if kind is not None and out and out[-1].kind == kind and out[-1].text == word.text:
+            out[-1] = out[-1]._replace(end=word.end)
+        else:
+            out.append(Token(word.text, kind, round(word.start, 2), round(word.end, 2)))
+    return out
+
+
+def words_html(tokens: Sequence[Token], interactive: bool) -> Markup:
+    """A run of words as HTML, each escaped; a mask as its kind; on the review app's page, each word with its time
+    (`<span class="w" data-s=START data-e=END>`, to play from it and highlight it). Built here rather than in a
+    template macro: a two-hour call has tens of thousands of words, and a macro call per word costs ten times more."""
+    out = []
+    for token in tokens:
+        shown = f'<span class="redacted" title="redacted">{escape(token.kind)}</span>' if token.kind else str(escape(token.text))
+        if interactive and token.start is not None:
+            shown = f'<span class="w" data-s="{token.start}" data-e="{token.end}">{shown}</span>'
+        out.append(shown)
+    return Markup(" ".join(out))
+
+
+def page_name(call_id: str) -> str:
+    """The file name of a call's own page: readable where the call id allows, unique by its digest."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", call_id).strip(".-")[:60]
+    return f"{readable}-{anchor_of(call_id)[5:13]}.html" if readable else f"{anchor_of(call_id)}.html"
+
+
+@dataclass(frozen=True)
+class Player:
+    """A call's recording as a page plays it."""
+
+    src: str | None  # its URL (relative, on a static page); None when there is nothing to play
+    note: str = ""  # what the page says about it: why there is no player, or what to know about the recording
 
 
 def duration_of(report: CallReport) -> float:
@@ -152,7 +203,7 @@ def rate_chart(report: CallReport, duration: float, check: str = "speaking_rate"
 class Piece:
     """A run of words in a turn, highlighted when findings cover it."""
 
-    words: list[tuple[str, str | None]]
+    words: list[Token]
     findings: list[int]  # indices of the findings covering it
     severity: str
     starts: list[int]  # findings whose first words these are (an anchor and a number go here)
@@ -190,9 +241,8 @@ def transcript_turns(report: CallReport) -> list[TurnView]:
             if group and (index == -1 or covering[index] != covering[group[-1]]):
                 ns = list(covering[group[0]])
                 severity = max((findings[n].severity.value for n in ns), key=_SEVERITY_ORDER.get, default="")
-                text = " ".join(words[i].text for i in group)
                 starts = [n for n in ns if first_word.get(n) == group[0]]
-                pieces.append(Piece(tokens(text), ns, severity, starts))
+                pieces.append(Piece(timed_tokens([words[i] for i in group]), ns, severity, starts))
                 group = []
             if index != -1:
                 group.append(index)
