@@ -84,7 +84,7 @@ class ClusterDecoders:
 
     def __init__(self, options: CheckOptions, on_seconds: Callable[[float], None] | None = None):
         assert options.cluster is not None
-        self.target = target = parse_cluster(options.cluster)
+        self.target = parse_cluster(options.cluster)
         self.timeout = options.timeout
         self.run_id = uuid.uuid4().hex[:12]  # this run's tasks and plugin, apart from other runs on the scheduler
         self.pending: dict[object, DecodeJob] = {}
