@@ -158,38 +158,54 @@ def _channel_count(layout: str) -> int | None:
 class Limit:
     """When a call's decoding must stop: past its time limit, or on request (Ctrl-C).
 
-    One Limit is shared by the channels of a call; its clock starts when the
-    first of them starts decoding, so time spent waiting for a worker is free.
+    One Limit is shared by the channels of a call; its clock runs while at least
+    one of them is decoding, so time spent waiting for a worker is free, for the
+    call's first channel and for its others (a channel that waits for a decoding
+    slot held by another call's long channel does not eat into its call's time).
     """
 
     def __init__(self, timeout: float | None = None, cancel: threading.Event | None = None):
         self.timeout = timeout
         self.cancel = cancel or threading.Event()  # shared by the whole run (Ctrl-C)
         self._call_cancelled = threading.Event()  # this call only (another channel failed)
-        self._started: float | None = None
+        self._decoding = 0  # channels decoding now
+        self._spent = 0.0  # seconds of decoding before `_since`
+        self._since: float | None = None  # when the channels decoding now began, None when none is
         self._lock = threading.Lock()
 
     def cancel_call(self) -> None:
         self._call_cancelled.set()
 
     def start(self) -> None:
+        """A channel begins decoding."""
         with self._lock:
-            if self._started is None:
-                self._started = time.monotonic()
+            self._decoding += 1
+            if self._since is None:
+                self._since = time.monotonic()
+
+    def stop(self) -> None:
+        """A channel is done decoding."""
+        with self._lock:
+            self._decoding -= 1
+            if self._decoding == 0 and self._since is not None:
+                self._spent += time.monotonic() - self._since
+                self._since = None
+
+    def _elapsed(self) -> float:
+        with self._lock:
+            return self._spent + (0.0 if self._since is None else time.monotonic() - self._since)
 
     def remaining(self) -> float | None:
         """Seconds left of the time limit (all of it before the call started), or None without one."""
         if self.timeout is None:
             return None
-        with self._lock:
-            spent = 0.0 if self._started is None else time.monotonic() - self._started
-        return max(0.0, self.timeout - spent)
+        return max(0.0, self.timeout - self._elapsed())
 
     def exceeded(self) -> str | None:
         """Why decoding must stop now, or None."""
         if self.cancel.is_set() or self._call_cancelled.is_set():
             return "interrupted"
-        if self.timeout is not None and self._started is not None and time.monotonic() - self._started > self.timeout:
+        if self.timeout is not None and self._elapsed() > self.timeout:
             return "timeout"
         return None
 
@@ -256,6 +272,8 @@ def pcm_chunks(
         finally:
             # Runs on normal end, on an exception and when the caller closes us early.
             finished.set()
+            if limit is not None:
+                limit.stop()
             if proc.poll() is None:
                 proc.kill()
             proc.stdout.close()

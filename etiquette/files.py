@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from etiquette.printable import shown
+from etiquette.printable import encodable, shown
 
 TEMP_PREFIX = ".etiquette-"
 
@@ -174,3 +174,19 @@ def remove_stale_temporaries(folder: Path) -> None:
     """Our temporaries a killed run left behind (called with the folder's lock held: none is in use)."""
     for stale in folder.glob(f"{TEMP_PREFIX}*.tmp"):
         stale.unlink(missing_ok=True)
+
+
+def stored_path(path: Path | None) -> str | None:
+    """Where a file is, for the results database (None for a name that is not UTF-8: it cannot be stored as text)."""
+    if path is None:
+        return None
+    absolute = os.path.abspath(path)
+    return absolute if encodable(absolute) else None
+
+
+def same_text(path: Path, text: str) -> bool:
+    """Whether the file holds exactly this text (an unreadable file does not)."""
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False

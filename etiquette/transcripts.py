@@ -222,6 +222,12 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
     return data
 
 
+def as_stored(transcript: Transcript) -> Transcript:
+    """The transcript as its file keeps it (times, confidences and loudness rounded), which is what a later
+    run reads back: a call checked as it is transcribed gives the report a re-check from its file gives."""
+    return transcript_from_dict(transcript_to_dict(transcript), default_call_id=transcript.call_id, source=transcript.source)
+
+
 def transcript_to_json(transcript: Transcript, extra: dict[str, Any] | None = None) -> str:
     """The transcript file's text, one word a line: readable and diff-friendly.
 

@@ -295,3 +295,23 @@ def test_no_stray_ffmpeg_processes_left(files: dict[str, Path]) -> None:
         pytest.skip("needs Linux /proc")
     list(pcm_chunks(files["mono"], 0))
     assert children.read_text().split() == []
+
+
+def test_a_call_s_time_limit_runs_only_while_one_of_its_channels_decodes(files: dict[str, Path]) -> None:
+    """A channel that waits for a decoding slot (held by another call) does not spend its call's time."""
+    import time
+
+    from etiquette.audio import Limit
+    from etiquette.errors import CallTimeout
+
+    limit = Limit(timeout=1.5)
+    began = time.monotonic()
+    for _ in pcm_chunks(files["stereo"], 0, limit=limit):  # the first channel, quickly decoded
+        pass
+    first = time.monotonic() - began
+    time.sleep(2.0)  # the second channel waits for a slot: free
+    assert limit.exceeded() is None and limit.remaining() >= 1.5 - first
+    with pytest.raises(CallTimeout):
+        for _ in pcm_chunks(files["stereo"], 1, limit=limit):  # the second channel, slowly consumed: it runs out
+            time.sleep(0.5)
+    assert limit.remaining() == 0.0

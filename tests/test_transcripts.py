@@ -182,3 +182,23 @@ def test_unreadable_path(tmp_path: Path) -> None:
 
 def _without_source(tr: Transcript) -> Transcript:
     return Transcript(tr.call_id, tr.language, tr.duration, tr.speakers, tr.words, source=None)
+
+
+def test_a_transcript_as_stored_is_what_its_file_gives_back(tmp_path: Path) -> None:
+    """A call is checked as its file keeps it, so re-checking it from the file gives the same report."""
+    import dataclasses
+
+    from etiquette.transcripts import as_stored
+    from etiquette.types import Loudness
+
+    fresh = Transcript(
+        call_id="c1", language="ko", duration=12.3456789,
+        speakers={"agent": Speaker(Role.AGENT, 0), "customer": Speaker(Role.CUSTOMER, 1)},
+        words=(Word("네", 0.3333333, 0.6666666, 0.98765432, "agent"), Word("안녕", 1.0004999, 1.2345678, 0.5, "customer")),
+        loudness={"agent": Loudness(0.5, (-20.74999, None, -31.25001)), "customer": Loudness(0.5, (-19.95, -20.05, None))},
+    )
+    write_transcript(fresh, tmp_path / "c1.transcript.json")
+    read_back = read_transcript(tmp_path / "c1.transcript.json")
+    stored = as_stored(fresh)
+    assert stored != fresh  # rounded: the fresh one has more digits than the file keeps
+    assert stored == dataclasses.replace(read_back, source=fresh.source)

@@ -16,7 +16,7 @@ from etiquette.cli.console import BatchProgress, err, language_tag, print_summar
 from etiquette.errors import NothingToCheck
 from etiquette.files import TEMP_PREFIX
 from etiquette.outcome import ExitStatus
-from etiquette.pipeline import CheckOptions, run_batch
+from etiquette.pipeline import CheckOptions, ClusterLost, run_batch
 from etiquette.printable import shown
 from etiquette.report import FailOn
 from etiquette.rulebook import RULES_DIR
@@ -55,9 +55,9 @@ def check(
                                 "(low, medium, high); add 'incomplete' to fail calls where some check could not run too.")
     ] = ["medium"],  # noqa: B006 (typer reads the default)
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, metavar="N", show_default=False,
-                          help="Audio channels decoded at once. Default: the number of cores.")
-    ] = os.cpu_count() or 1,
+        Optional[int], typer.Option("--jobs", "-j", min=1, metavar="N", show_default=False,
+                                    help="Audio channels decoded at once. Default: the number of cores.")
+    ] = None,
     timeout: Annotated[
         Optional[float], typer.Option("--timeout", min=1, metavar="SECONDS",
                                       help="Stop a call that takes longer than this, and report it as failed.")
@@ -99,6 +99,13 @@ def check(
                                     help="The results database to record the run in: a SQLAlchemy URL "
                                     "(postgresql+psycopg://user@host/db) or a file. Default: DIR/results.db (SQLite).")
     ] = None,
+    cluster: Annotated[
+        Optional[str], typer.Option("--cluster", metavar="ADDRESS", show_default=False,
+                                    help="Transcribe on a Dask cluster instead of this machine's threads: the address of a "
+                                    "running scheduler (tcp://HOST:8786; every worker needs this etiquette, the speech "
+                                    "model, and the recordings at the same path), or local:N to start N worker processes "
+                                    "here. Reports, summary and database are written here, as without it.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors: no progress bar, no table.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
@@ -119,7 +126,8 @@ def check(
     for path, hint in ((manifest, "--manifest"), (manifest_columns, "--manifest-columns")):
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"{path} is not a file", param_hint=hint)
-    options = replace(options, manifest=manifest, manifest_columns=manifest_columns, db=db)
+    options = replace(options, manifest=manifest, manifest_columns=manifest_columns, db=db,
+                      cluster=_cluster(cluster, jobs, download_model))
     status.fail_on = options.fail_on
     with BatchProgress(err, enabled=not quiet and err.is_terminal) as progress:
         try:
@@ -127,9 +135,12 @@ def check(
                                confirm_download=_confirm_download if sys.stdin.isatty() else None)
         except NothingToCheck as error:
             raise typer.BadParameter(str(error), param_hint="INPUT") from None
+        except ClusterLost as error:  # one line for the run; the calls not transcribed are in summary.csv
+            err.print(f"etiquette: {safe(error)}", soft_wrap=True)
+            return
         except KeyboardInterrupt:
             err.print(f"interrupted: finished calls are kept; run the same command again to finish the rest "
-                      f"({safe(out_dir)}/summary.csv lists what was done)")
+                      f"({safe(out_dir)}/summary.csv lists what was done)", soft_wrap=True)
             status.interrupted = True
             return
     for message in result.metadata_problems + result.output_errors:
@@ -169,9 +180,29 @@ def _options(out_dir, language, model, agent_channel, fail_on, jobs, timeout, re
         raise typer.BadParameter(f"{shown(out_dir)} cannot be written to: {error.strerror or error}", param_hint="--out") from None
     return CheckOptions(
         out_dir=out_dir, language=tag, model=model, agent_channel=agent_channel.value, fail_on=failing,
-        retranscribe=retranscribe, rules_dir=rules, jobs=jobs, timeout=timeout, offline=offline,
+        retranscribe=retranscribe, rules_dir=rules, jobs=jobs or os.cpu_count() or 1, timeout=timeout, offline=offline,
         download_model=download_model, redact=redact, formats=tuple(extra), debug=debug,
     )
+
+
+def _cluster(cluster: str | None, jobs: int | None, download_model: bool) -> str | None:
+    """--cluster's value, checked; it does not mix with the options that are about this machine's work."""
+    if cluster is None:
+        return None
+    from etiquette.pipeline.cluster import parse_cluster  # here: Dask is imported only for --cluster
+
+    try:
+        parse_cluster(cluster)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--cluster") from None
+    if jobs is not None:
+        raise typer.BadParameter("--jobs counts this machine's decoding threads; with --cluster each worker decodes as "
+                                 "many channels at once as it has threads (dask worker --nthreads)", param_hint="--jobs")
+    if download_model:
+        raise typer.BadParameter("with --cluster each worker needs the model already: run `etiquette models download "
+                                 "NAME` on every worker, or pass --model DIR on the shared file system",
+                                 param_hint="--download-model")
+    return cluster
 
 
 def _confirm_download(entry) -> bool:

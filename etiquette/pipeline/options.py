@@ -32,6 +32,7 @@ class CheckOptions:
     manifest: Path | None = None  # the call log: agents, teams, accounts, start times (CSV or JSON lines)
     manifest_columns: Path | None = None  # how that log's columns map onto etiquette's fields (TOML)
     db: str | None = None  # the results database: a SQLAlchemy URL or a file; default OUT/results.db
+    cluster: str | None = None  # transcribe on a Dask cluster: a scheduler's address, or local:N worker processes
 
     def fingerprint(self) -> str:
         """Everything besides the input that a report depends on."""

@@ -7,36 +7,34 @@ of its audio, so a re-run never transcribes the same audio twice.
 
 Parallel work. Transcription is the cost: calls are decoded on worker threads
 (Vosk releases the GIL), all sharing one loaded model per language and at most
-`jobs` channels decoding at once. Checking and writing happen on the calling
+`jobs` channels decoding at once, or on the workers of a Dask cluster
+(`--cluster`; see decoding.py). Checking and writing happen on the calling
 thread, one call at a time, so the outputs do not depend on the number of
-workers.
+workers, nor on where they are.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 from etiquette import __version__
-from etiquette.audio import Limit, probe
+from etiquette.audio import probe
 from etiquette.errors import EtiquetteError, Interrupted, ModelError
 from etiquette.models.locate import MODELS_URL
-from etiquette.files import RunLock, atomic_write_text, describe_os_error
+from etiquette.files import RunLock, atomic_write_text, describe_os_error, same_text, stored_path
 from etiquette.outcome import BatchTotals, CallOutcome, ExitStatus, Status
 from etiquette.pipeline.checking import Checker
+from etiquette.pipeline.decoding import ClusterLost, DecodeJob, Decoded, Decoders, ThreadDecoders
 from etiquette.pipeline.book import CallBook, open_run_book
 from etiquette.pipeline.options import CheckOptions
 from etiquette.pipeline.outputs import Outputs
 from etiquette.pipeline.plan import PlannedCall, plan, shown
-from etiquette.printable import encodable
-from etiquette.pipeline.transcription import AudioCall, silent, transcribe_call
+from etiquette.pipeline.transcription import AudioCall, silent
 from etiquette.redact import is_redacted, redact_report, redact_transcript
 from etiquette.report import CallReport, render_report
 from etiquette.rulebook import available_languages, load_audio_rules, load_rules
@@ -128,13 +126,12 @@ class _Batch:
         self.outputs = Outputs(writers_for(list(options.formats), WriterOptions(options.out_dir, options.redact,
                                                                                 options.rules_dir, book)), self.result.status)
         self.models: dict[str, tuple[Path, object] | ModelError] = {}
-        self.cancel = threading.Event()
-        self.slots = threading.Semaphore(max(1, options.jobs))
+        self._first_without_model: Path | None = None
         self.checker = Checker(options.rules_dir, options.timeout)  # in a worker process with --timeout
 
     # -- handing calls to the writers
 
-    def deliver(self, outcome: CallOutcome) -> None:
+    def deliver(self, outcome: CallOutcome, announce: bool = True) -> None:
         if outcome.report is not None and self.options.redact:
             outcome = replace(outcome, report=redact_report(outcome.report))
         outcome = self.outputs.add(outcome)
@@ -143,7 +140,7 @@ class _Batch:
             outcome.error, outcome.note)
         self.result.totals.add(light)
         self.result.status.call_done(light)
-        if self.progress:
+        if self.progress and announce:  # the progress prints a failed call's line
             self.progress.finished(light)
 
     def finish(self) -> None:
@@ -179,13 +176,13 @@ class _Batch:
                 self._guarded(call, source, lambda saved=saved: saved, digest, transcript_path=self._transcript_path(call))
             else:
                 to_transcribe.append((call, digest))
-        if to_transcribe:
-            self._transcribe_all(to_transcribe)
-        for call in calls:
+        for call in calls:  # before the decoding, which an interruption or a lost cluster may cut short
             if call.audio_path and call.transcript_path and not retranscribe:
                 note = (f"checked through its transcript {shown(call.transcript_path)} "
                         "(use --retranscribe to transcribe the audio)")
                 self.deliver(CallOutcome(shown(call.audio_path), call.call_id, call.order, Status.PAIRED, note=note))
+        if to_transcribe:
+            self._transcribe_all(to_transcribe)
 
     def _error(self, call: PlannedCall, source: Path, error: Exception) -> CallOutcome:
         status = Status.INTERRUPTED if isinstance(error, Interrupted) else Status.ERROR
@@ -229,12 +226,12 @@ class _Batch:
         written = redact_report(report) if self.options.redact else report
         path = report_path(self.options.out_dir, call.call_id)
         text = render_report(written)
-        status = Status.UNCHANGED if _same_file(path, text) else Status.OK
+        status = Status.UNCHANGED if same_text(path, text) else Status.OK
         note = "its report from an earlier run says the same" if status is Status.UNCHANGED else None
         return CallOutcome(shown(source), call.call_id, call.order, status, report, note=note,
                            report_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                           recording=_absolute(call.audio_path),
-                           transcript_file=_absolute(transcript_path or (source if source != call.audio_path else None)))
+                           recording=stored_path(call.audio_path),
+                           transcript_file=stored_path(transcript_path or (source if source != call.audio_path else None)))
 
     # -- transcripts saved by earlier runs
 
@@ -273,7 +270,7 @@ class _Batch:
         atomic_write_text(path, transcript_to_json(written, extra))
         return path
 
-    # -- transcription, in parallel
+    # -- transcription: in parallel, here or on a cluster
 
     def _model_for(self, language: str) -> tuple[Path, object]:
         from etiquette import models, transcribe  # here: checking transcripts never pays for loading Vosk
@@ -293,61 +290,90 @@ class _Batch:
             raise found
         return found
 
-    def _transcribe_all(self, calls: list[tuple[PlannedCall, str]]) -> None:
-        jobs = []
-        jobs_failed: list[Path] = []  # audio that found no model
-        for call, digest in calls:
-            audio = call.audio_path
-            assert audio is not None
-            try:
-                info = probe(audio)  # a bad file fails here, before any model is needed
-                model_path, model = self._model_for(self.options.language)
-            except ModelError as error:
-                # The whole story once, on the first call that needs the model; a short line for the others.
-                self.result.status.model_missing = True
-                first = self.result.model_message is None
-                self.result.model_message = self.result.model_message or str(error)
-                short = str(error) if first else (
-                    f"no Vosk model for language '{self.options.language}' (the line for {shown(jobs_failed[0])} says where "
-                    f"etiquette looked; models are at {MODELS_URL})")
-                jobs_failed.append(audio)
-                self.deliver(self._error(call, audio, EtiquetteError(short)))
-                continue
-            except EtiquetteError as error:
-                self.deliver(self._error(call, audio, error))
-                continue
-            if self.progress:
-                self.progress.audio_queued(info.duration or 0.0)
-            jobs.append((call, digest, info, model_path, model, Limit(self.options.timeout, self.cancel)))
+    def _decoders(self) -> Decoders:
+        on_seconds = self.progress.decoded if self.progress else None
+        if self.options.cluster is None:
+            return ThreadDecoders(self.options.jobs, self.options.timeout, self._model_for, on_seconds)
+        from etiquette.pipeline.cluster import ClusterDecoders  # here: Dask is imported only for --cluster
 
-        pending: dict[Future, tuple] = {}
-        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="decode") as pool:
+        return ClusterDecoders(self.options, on_seconds)
+
+    def _transcribe_all(self, calls: list[tuple[PlannedCall, str]]) -> None:
+        left = {call.call_id: call for call, _ in calls}  # not handed to the writers yet
+        try:
+            jobs = [job for job in (self._probed(call, digest, left) for call, digest in calls) if job is not None]
+            if not jobs:
+                return  # no audio left to decode: no threads, no cluster
+            # Longest first, so that the last calls to finish are short ones and no worker waits long on the others.
+            jobs.sort(key=lambda job: job.info.duration or 0.0, reverse=True)
+            decoders = self._decoders()
             try:
                 for job in jobs:
-                    call, _, info, _, model, limit = job
-                    audio_call = AudioCall(call.call_id, call.audio_path, self.options.language, self.options.agent_channel)  # type: ignore[arg-type]
-                    future = pool.submit(transcribe_call, audio_call, model, limit=limit, slots=self.slots,
-                                         on_seconds=self.progress.decoded if self.progress else None, info=info)
-                    pending[future] = job
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        self._transcribed(pending.pop(future), future)
+                    if not self._submit(decoders, job):
+                        del left[job.call.call_id]
+                for job, result in decoders.completed():
+                    del left[job.call.call_id]
+                    self._transcribed(job, result)
             except KeyboardInterrupt:
-                self.cancel.set()  # the watchdogs kill ffmpeg, so the workers return at once
-                for future in pending:
-                    future.cancel()
-                self.result.status.interrupted = True
-                for call, *_ in pending.values():
-                    self.deliver(self._error(call, call.audio_path, Interrupted("interrupted before this call finished")))
+                decoders.interrupt()
                 raise
+            finally:
+                decoders.close()
+        except KeyboardInterrupt:
+            self.result.status.interrupted = True
+            for call in left.values():
+                self.deliver(self._error(call, call.audio_path, Interrupted("interrupted before this call finished")))
+            raise
+        except ClusterLost as lost:
+            # One line for the run, not one per call: the summary lists the calls, and the same command finishes them.
+            for call in left.values():
+                self.deliver(self._error(call, call.audio_path, Interrupted(f"not transcribed: {lost}")), announce=False)
+            raise ClusterLost(f"{lost}; {len(left)} call(s) not transcribed (listed as interrupted in summary.csv): "
+                              "finished calls are kept, run the same command again to finish the rest") from None
 
-    def _transcribed(self, job: tuple, future: Future) -> None:
-        call, digest, _, model_path, _, limit = job
-        audio = call.audio_path
+    def _probed(self, call: PlannedCall, digest: str, left: dict[str, PlannedCall]) -> DecodeJob | None:
+        """The call ready to decode, or None when its audio failed (and the call was delivered) already."""
         try:
-            transcript = future.result()
-            path = self._save_transcript(call, transcript, digest, str(model_path))
+            info = probe(call.audio_path)  # a bad file fails here, before any model is needed
+        except EtiquetteError as error:
+            self.deliver(self._error(call, call.audio_path, error))
+            del left[call.call_id]
+            return None
+        return DecodeJob(call, digest, info, AudioCall(call.call_id, call.audio_path, self.options.language,
+                                                        self.options.agent_channel))
+
+    def _submit(self, decoders: Decoders, job: DecodeJob) -> bool:
+        """Hand the job to the decoders; False when it failed (and was delivered) already."""
+        try:
+            decoders.submit(job)
+        except ModelError as error:  # no model for the language here (with threads; a worker's comes with its result)
+            self._model_missing(job.call, job.audio.path, error)
+            return False
+        if self.progress:
+            self.progress.audio_queued(job.info.duration or 0.0)
+        return True
+
+    def _model_missing(self, call: PlannedCall, audio: Path, error: ModelError) -> None:
+        """The whole story once, on the first call that needs the model; a short line for the others."""
+        self.result.status.model_missing = True
+        if self.result.model_message is None:
+            self.result.model_message = str(error)
+            self._first_without_model = audio
+            self.deliver(self._error(call, audio, error))
+            return
+        self.deliver(self._error(call, audio, EtiquetteError(
+            f"no Vosk model for language '{self.options.language}' (the line for {shown(self._first_without_model)} says "
+            f"where etiquette looked; models are at {MODELS_URL})")))
+
+    def _transcribed(self, job: DecodeJob, result: Decoded | BaseException) -> None:
+        call, audio = job.call, job.audio.path
+        if isinstance(result, ModelError):  # from a cluster worker that has no model
+            self._model_missing(call, audio, result)
+            return
+        try:
+            if isinstance(result, BaseException):
+                raise result
+            path = self._save_transcript(call, result.transcript, job.digest, result.model)
         except EtiquetteError as error:
             self.deliver(self._error(call, audio, error))
             return
@@ -356,27 +382,12 @@ class _Batch:
             return
         except Exception as error:
             if self.options.debug:
-                traceback.print_exc()
+                traceback.print_exception(error)
             self.deliver(self._error(call, audio, EtiquetteError(
                 f"internal error while transcribing this call ({type(error).__name__}); run again with --debug")))
             return
-        if not transcript.words:
+        if not result.transcript.words:
             # A silent recording would "pass" every check; an officer needs to look at it instead.
-            self.deliver(self._error(call, audio, silent(transcript, self.options.language, path.name)))
+            self.deliver(self._error(call, audio, silent(result.transcript, self.options.language, path.name)))
             return
-        self._guarded(call, audio, lambda: transcript, digest, transcript_path=path, budget=limit.remaining())
-
-
-def _absolute(path: Path | None) -> str | None:
-    """Where a file is, for the results database (None for a name that is not UTF-8: it cannot be stored as text)."""
-    if path is None:
-        return None
-    absolute = os.path.abspath(path)
-    return absolute if encodable(absolute) else None
-
-
-def _same_file(path: Path, text: str) -> bool:
-    try:
-        return path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
-        return False
+        self._guarded(call, audio, lambda: result.transcript, job.digest, transcript_path=path, budget=result.budget)

@@ -3,7 +3,7 @@
 `transcribe_call` decodes the call's channels (each on its own thread, each
 holding one of the run's decoding slots while it works, so `--jobs N` means N
 streams at once whatever the calls), checks the audio was complete, and
-assembles the transcript. The serial path, the thread pool and a cluster
+assembles the transcript, rounded as its file keeps it. The serial path, the thread pool and a cluster
 worker all call it.
 """
 
@@ -18,6 +18,7 @@ from typing import Callable
 from etiquette import transcribe
 from etiquette.audio import AudioInfo, Limit, probe
 from etiquette.errors import AudioError
+from etiquette.transcripts import as_stored
 from etiquette.types import Transcript
 
 
@@ -68,7 +69,7 @@ def transcribe_call(
                 raise first
             parts = [future.result() for future in futures]
     transcript = transcribe.assemble(parts, info, speakers, call_id=call.call_id, language=call.language, source=call.path)
-    return transcript
+    return as_stored(transcript)
 
 
 def _cancelled_by_sibling(error: BaseException, errors: list[BaseException | None]) -> bool:
