@@ -31,8 +31,10 @@ from etiquette.transcripts import read_transcript
 from etiquette.writers.html.view import page_name
 
 try:  # tests/ as a plain folder (pytest's default) or as a package
+    from browser import chromium_path
     from cli_helpers import SAMPLES
 except ImportError:
+    from tests.browser import chromium_path
     from tests.cli_helpers import SAMPLES
 
 CHECKS = ("speaking_rate", "third_party_disclosure", "aggressive_language")
@@ -40,20 +42,10 @@ EVIL_WORD = '<script>alert("x")</script>'
 EVIL_ATTR = '"><img/src=x/onerror=alert(1)>'
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed (the Makefile's system-packages step installs it)")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
     """Run headless chromium on a local page: browser(url, *flags) -> stdout."""
-    binary = _chromium()
+    binary = chromium_path()
     profile = tmp_path_factory.mktemp("chromium-profile")
 
     def launch(url: str, *flags: str) -> str:
