@@ -304,8 +304,8 @@ class _Batch:
             jobs = [job for job in (self._probed(call, digest, left) for call, digest in calls) if job is not None]
             if not jobs:
                 return  # no audio left to decode: no threads, no cluster
-            # Longest first, so that the last calls to finish are short ones and no worker waits long on the others.
-            jobs.sort(key=lambda job: job.info.duration or 0.0, reverse=True)
+            if self.options.cluster is not None:  # a worker takes a whole call: longest first, so the last ones are short
+                jobs.sort(key=lambda job: job.info.duration or 0.0, reverse=True)
             decoders = self._decoders()
             try:
                 for job in jobs:
