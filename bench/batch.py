@@ -79,7 +79,7 @@ def make_calls(work: Path, count: int) -> list[Path]:
 
 def vosk_alone(calls: list[Path]) -> tuple[float, float]:
     """Seconds to load the model and decode every channel, one after the other; audio seconds."""
-    from etiquette import audio, models, transcribe
+    from etiquette import audio, models
 
     pcm = [b"".join(audio.pcm_chunks(call, channel)) for call in calls for channel in (0, 1)]  # decoded beforehand
     import vosk
