@@ -23,12 +23,13 @@ the file loads, so a typo fails at once, naming the file and the key.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from etiquette.errors import RulesError
 from etiquette.language import LanguageTagError, parse_tag
@@ -192,14 +193,21 @@ def load_rules(language: str, rules_dir: Path = RULES_DIR) -> RuleSet | None:
 def _load_language(primary: str, rules_dir: Path) -> RuleSet:
     path = rules_dir / f"{primary}.toml"
     data = _read(path)
-    try:
+    with _blamed_on(path):
         _check_shape(data, path)
         return _build(primary, path, data, validate=rules_dir != RULES_DIR.resolve())  # a folder being tried: every pattern compiled now
+
+
+@contextlib.contextmanager
+def _blamed_on(path: Path) -> Iterator[None]:
+    """Whatever goes wrong while a rule file is built is that file's fault, said in one line."""
+    try:
+        yield
     except RulesError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
         raise RulesError(f"{path}: {_describe(error)}") from None
-    except Exception as error:  # whatever else a strange file does, it is this file's fault, said in one line
+    except Exception as error:  # whatever else a strange file does
         raise RulesError(f"{path}: not a usable rule file ({type(error).__name__})") from None
 
 
@@ -213,17 +221,11 @@ def load_audio_rules(rules_dir: Path = RULES_DIR) -> AudioRules:
     templates: dict[str, str] = {}
     for path in paths:
         data = _read(path)
-        try:
+        with _blamed_on(path):
             _check_shape(data, path)
             rules += [_rule(entry, "any", data.get("vocab", {}), path, PatternIndex(validate=True)) for entry in _rule_entries(data, path)]
             settings.update(_settings(data, path))
             templates.update(data.get("explanations", {}))
-        except RulesError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
-            raise RulesError(f"{path}: {_describe(error)}") from None
-        except Exception as error:  # whatever else a strange file does, it is this file's fault, said in one line
-            raise RulesError(f"{path}: not a usable rule file ({type(error).__name__})") from None
     explain = Explanations(templates)
     _check_explanations(explain, REGISTRY.explanation_keys(audio=True), " or ".join(map(str, paths)))
     return AudioRules(paths[0], tuple(rules), settings, explain)
